@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import http.client
 import os
+import socket
 import stat
 import tempfile
 import time
@@ -575,6 +576,8 @@ def _download(name: str, folder: Path) -> np.ndarray:
                     break  # the server says the file is not there; asking again will not help
             except urllib.error.URLError as err:
                 failures.append(f"{url}: {err.reason}")
+                if isinstance(err.reason, socket.gaierror):
+                    break  # the host name does not resolve (offline): retrying will not help
             except (OSError, http.client.HTTPException) as err:
                 failures.append(f"{url}: {type(err).__name__}: {err}")
             except ValueError as err:

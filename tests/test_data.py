@@ -539,3 +539,16 @@ def test_load_mnist_honours_dlbook_data(fake_mnist, net, tmp_path, monkeypatch):
     result = data.load_mnist(download=False, verbose=False)
     assert result.source == "mnist-test-split" and str(folder) in result.note
     assert [len(a) for a in result[:6]] == [12, 12, 4, 4, 4, 4]
+
+
+def test_an_unresolvable_host_is_not_retried(net, tmp_path):
+    """Offline, name resolution fails at once; retrying it would only add sleeps."""
+    import socket
+
+    dns = urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+    for base in (OFFICIAL, MIRROR):
+        net.routes[f"{base}{T10K[0]}.gz"] = dns
+    result = data.load_mnist(tmp_path, verbose=False)
+    assert result.source == "digits"
+    assert net.calls == [f"{OFFICIAL}{T10K[0]}.gz", f"{MIRROR}{T10K[0]}.gz"]
+    assert net.sleeps == []
