@@ -44,7 +44,7 @@ def progress_bar(total: int, *, desc: str, unit: str = "it", progress: bool | No
     if enabled and _in_jupyter_kernel():
         try:
             return _notebook_bar(total=total, desc=desc, unit=unit)
-        except ImportError:  # ipywidgets missing: tqdm's text bar still works
+        except Exception:  # no usable ipywidgets: tqdm's text bar still works
             pass
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled)
 
@@ -55,7 +55,12 @@ def _notebook_bar(**kwargs: object) -> tqdm:
 
     class StoredFinalState(notebook_tqdm):
         def __init__(self, **kw: object) -> None:
-            super().__init__(display=False, **kw)
+            self._handle = None  # set first: tqdm's __del__ calls close() even if init fails
+            try:
+                super().__init__(display=False, **kw)
+            except Exception:
+                self.disable = True  # makes that close() a no-op
+                raise
             self._handle = display(self.container, display_id=True)
 
         def close(self) -> None:
