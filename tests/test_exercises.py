@@ -10,8 +10,8 @@ import nbformat
 import numpy as np
 import pytest
 from conftest import CHAPTERS
+from IPython.core.inputtransformer2 import TransformerManager
 
-import dlbook.numpy as dnp
 from dlbook import exercises
 from dlbook.assign import MarkerError, student_source
 
@@ -40,19 +40,35 @@ WRONG = {
 def pairs():
     for path in sorted(CHAPTERS.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
+        setup = next(c.source for c in nb.cells if c.cell_type == "code")
         for i, cell in enumerate(nb.cells):
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("solution"):
                 yield pytest.param(
-                    meta["grade_id"], cell.source, nb.cells[i + 1].source, id=meta["grade_id"]
+                    meta["grade_id"],
+                    setup,
+                    cell.source,
+                    nb.cells[i + 1].source,
+                    id=meta["grade_id"],
                 )
 
 
 PAIRS = list(pairs())
+_SETUPS: dict[str, dict] = {}
 
 
-def run(solution: str, check: str) -> str:
-    namespace = {"np": np, "dnp": dnp}
+def run(setup: str, solution: str, check: str) -> str:
+    """Run the chapter's setup cell, then the solution and check cells, in one namespace.
+
+    Exercise cells may use only what the setup cell defines, so they work in the student
+    version whatever else the learner has run.
+    """
+    if setup not in _SETUPS:
+        namespace: dict = {}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(TransformerManager().transform_cell(setup), "<setup>", "exec"), namespace)
+        _SETUPS[setup] = namespace
+    namespace = dict(_SETUPS[setup])
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(solution, "<solution>", "exec"), namespace)
@@ -60,27 +76,27 @@ def run(solution: str, check: str) -> str:
     return out.getvalue()
 
 
-@pytest.mark.parametrize(("grade_id", "solution", "check"), PAIRS)
-def test_check_passes_on_the_solution(grade_id, solution, check):
-    printed = run(solution, check)
+@pytest.mark.parametrize(("grade_id", "setup", "solution", "check"), PAIRS)
+def test_check_passes_on_the_solution(grade_id, setup, solution, check):
+    printed = run(setup, solution, check)
     assert printed.startswith("\u2714"), printed
 
 
-@pytest.mark.parametrize(("grade_id", "solution", "check"), PAIRS)
-def test_check_fails_on_the_student_stub(grade_id, solution, check):
+@pytest.mark.parametrize(("grade_id", "setup", "solution", "check"), PAIRS)
+def test_check_fails_on_the_student_stub(grade_id, setup, solution, check):
     stub = student_source(solution)
     assert "raise NotImplementedError()" in stub and "BEGIN SOLUTION" not in stub
     with pytest.raises((NotImplementedError, AssertionError)):
-        run(stub, student_source(check))
+        run(setup, stub, student_source(check))
 
 
-@pytest.mark.parametrize(("grade_id", "solution", "check"), PAIRS)
-def test_check_fails_on_wrong_answers(grade_id, solution, check):
+@pytest.mark.parametrize(("grade_id", "setup", "solution", "check"), PAIRS)
+def test_check_fails_on_wrong_answers(grade_id, setup, solution, check):
     assert grade_id in WRONG, f"add wrong answers for {grade_id} to WRONG"
     for old, new in WRONG[grade_id]:
         assert old in solution, f"{old!r} not found in the solution of {grade_id}"
         with pytest.raises(AssertionError):
-            run(solution.replace(old, new, 1), check)
+            run(setup, solution.replace(old, new, 1), check)
 
 
 def test_check_close_hint_names_shape_and_first_wrong_element():
