@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 matplotlib.use("Agg")
 
@@ -34,3 +37,36 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+_SETUPS: dict[str, dict] = {}
+
+
+def run_exercise(setup: str, solution: str, check: str) -> str:
+    """Run the chapter's setup cell, then the solution and check cells, in one namespace.
+
+    Exercise cells may use only what the setup cell defines, so they work in the student
+    version whatever else the learner has run.
+    """
+    if setup not in _SETUPS:
+        namespace: dict = {}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(TransformerManager().transform_cell(setup), "<setup>", "exec"), namespace)
+        _SETUPS[setup] = namespace
+    namespace = dict(_SETUPS[setup])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(solution, "<solution>", "exec"), namespace)
+        exec(compile(check, "<check>", "exec"), namespace)
+    return out.getvalue()
+
+
+def exercise_pairs(nb) -> list[tuple[str, str, str, str]]:
+    """(grade_id, setup source, solution source, check source) for each exercise of `nb`."""
+    setup = next(c.source for c in nb.cells if c.cell_type == "code")
+    pairs = []
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            pairs.append((meta["grade_id"], setup, cell.source, nb.cells[i + 1].source))
+    return pairs

@@ -3,14 +3,11 @@ deliberately wrong answers (design: "A check must be able to fail")."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import nbformat
 import numpy as np
 import pytest
-from conftest import CHAPTERS
-from IPython.core.inputtransformer2 import TransformerManager
+from conftest import CHAPTERS, exercise_pairs
+from conftest import run_exercise as run
 
 from dlbook import exercises
 from dlbook.assign import MarkerError, student_source
@@ -39,41 +36,11 @@ WRONG = {
 
 def pairs():
     for path in sorted(CHAPTERS.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        setup = next(c.source for c in nb.cells if c.cell_type == "code")
-        for i, cell in enumerate(nb.cells):
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("solution"):
-                yield pytest.param(
-                    meta["grade_id"],
-                    setup,
-                    cell.source,
-                    nb.cells[i + 1].source,
-                    id=meta["grade_id"],
-                )
+        for grade_id, setup, solution, check in exercise_pairs(nbformat.read(path, as_version=4)):
+            yield pytest.param(grade_id, setup, solution, check, id=grade_id)
 
 
 PAIRS = list(pairs())
-_SETUPS: dict[str, dict] = {}
-
-
-def run(setup: str, solution: str, check: str) -> str:
-    """Run the chapter's setup cell, then the solution and check cells, in one namespace.
-
-    Exercise cells may use only what the setup cell defines, so they work in the student
-    version whatever else the learner has run.
-    """
-    if setup not in _SETUPS:
-        namespace: dict = {}
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(TransformerManager().transform_cell(setup), "<setup>", "exec"), namespace)
-        _SETUPS[setup] = namespace
-    namespace = dict(_SETUPS[setup])
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(solution, "<solution>", "exec"), namespace)
-        exec(compile(check, "<check>", "exec"), namespace)
-    return out.getvalue()
 
 
 @pytest.mark.parametrize(("grade_id", "setup", "solution", "check"), PAIRS)
