@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["as_float_array", "as_label_array", "check_positive", "check_same_length"]
+__all__ = ["as_float_array", "as_label_array", "check_int", "check_positive", "check_same_length"]
 
 
 def _describe(shape: Sequence[int | str | None]) -> str:
@@ -98,3 +98,10 @@ def check_positive(name: str, value: float, *, allow_zero: bool = False) -> floa
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
     return v
+
+
+def check_int(name: str, value: object, *, minimum: int = 1) -> int:
+    """Check a whole-number argument such as a size or a seed (bools are not ints here)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
+    return int(value)

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dlbook import __version__
-from dlbook._validate import as_float_array, as_label_array, check_positive
+from dlbook._validate import as_float_array, as_label_array, check_int, check_positive
 
 __all__ = [
     "MNIST",
@@ -55,16 +55,8 @@ _LABEL_KINDS = ("pm1", "01", "int")
 # Argument checks (beyond dlbook._validate)
 
 
-def _check_int(name: str, value: object, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value}")
-    return int(value)
-
-
 def _check_seed(seed: object) -> int:
-    return _check_int("seed", seed, minimum=0)
+    return check_int("seed", seed, minimum=0)
 
 
 def _check_labels(labels: object, n_classes: int, *, kinds: tuple[str, ...] = _LABEL_KINDS) -> str:
@@ -116,8 +108,8 @@ def linearly_separable(
     Returns X float64 (n, dim), y int64 (n,) in {-1, +1} ("pm1") or {0, 1} ("01"), and
     w_true float64 (dim,) with ||w_true|| = 1.
     """
-    n = _check_int("n", n)
-    dim = _check_int("dim", dim)
+    n = check_int("n", n)
+    dim = check_int("dim", dim)
     margin = check_positive("margin", margin, allow_zero=True)
     # ||w||_1 >= ||w||_2 = 1, so the cube always holds points with |w . x| up to 1.
     if margin >= 1:
@@ -156,7 +148,7 @@ def blobs(
 
     Returns X float64 (n, D) and y int64 (n,).
     """
-    n = _check_int("n", n)
+    n = check_int("n", n)
     c = as_float_array("centers", centers, shape=("K", "D"))
     std = check_positive("std", std, allow_zero=True)
     n_classes = c.shape[0]
@@ -190,7 +182,7 @@ def xor(
 
     Returns X float64 (n, 2) (or (4, 2)) and y int64.
     """
-    n = None if n is None else _check_int("n", n)
+    n = None if n is None else check_int("n", n)
     noise = check_positive("noise", noise, allow_zero=True)
     labels = _check_labels(labels, 2)
     rng = np.random.default_rng(_check_seed(seed))
@@ -215,7 +207,7 @@ def moons(
 
     Returns X float64 (n, 2) in random order and y int64 (n,).
     """
-    n = _check_int("n", n)
+    n = check_int("n", n)
     noise = check_positive("noise", noise, allow_zero=True)
     labels = _check_labels(labels, 2)
     rng = np.random.default_rng(_check_seed(seed))
@@ -247,8 +239,8 @@ def spirals(
 
     Returns X float64 (n, 2) in random order and y int64 (n,).
     """
-    n = _check_int("n", n)
-    classes = _check_int("classes", classes, minimum=2)
+    n = check_int("n", n)
+    classes = check_int("classes", classes, minimum=2)
     noise = check_positive("noise", noise, allow_zero=True)
     labels = _check_labels(labels, classes)
     rng = np.random.default_rng(_check_seed(seed))
@@ -279,7 +271,7 @@ def circles(
 
     Returns X float64 (n, 2) in random order and y int64 (n,).
     """
-    n = _check_int("n", n)
+    n = check_int("n", n)
     factor = check_positive("factor", factor)
     if factor >= 1:
         raise ValueError(f"factor must be in (0, 1) (inner radius / outer radius); got {factor!r}")

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from dlbook._validate import as_float_array, check_same_length
+from dlbook._validate import as_float_array, check_int, check_same_length
 
 __all__ = [
     "confusion_matrix",
@@ -53,12 +53,6 @@ def _points(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
-    return int(value)
-
-
 def decision_boundary(
     predict_fn: Callable[[np.ndarray], object],
     X: object,
@@ -78,7 +72,7 @@ def decision_boundary(
     `grid` x `grid` points and extends `padding` beyond the data on every side.
     """
     X, y = _points(X, y)
-    grid = _check_int("grid", grid, 2)
+    grid = check_int("grid", grid, minimum=2)
     if not np.isfinite(padding) or padding < 0:
         raise ValueError(f"padding must be a finite number >= 0; got {padding!r}")
     ax = _axes(ax)
@@ -282,7 +276,7 @@ def image_grid(
     if images.ndim != 3:
         raise ValueError(f"images must have shape (N, H, W) or (N, 1, H, W); got {images.shape}")
     n, h, w = images.shape
-    ncols = _check_int("ncols", ncols, 1)
+    ncols = check_int("ncols", ncols, minimum=1)
     if labels is not None:
         labels = list(_numpy(labels))
         if len(labels) != n:
