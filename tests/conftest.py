@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `pytest -n 2` runs one worker per core. Each would otherwise start a thread per core in
+    # torch and in BLAS, and threads fighting over shared cores run many times slower. The
+    # notebook kernels that nbval starts inherit these variables.
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_var] = "1"
+
 import contextlib
 import io
-import os
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +21,13 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 matplotlib.use("Agg")
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1)
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"

@@ -31,6 +31,104 @@ WRONG = {
         ("b1 = np.array([-1.5, 0.5])", "b1 = np.array([-0.5, 0.5])"),
         ("-0.5  # output", "-1.5  # output"),
     ],
+    "linear_models-least-squares": [
+        ("np.ones((len(X), 1))", "np.zeros((len(X), 1))"),
+        ("theta[:-1], theta[-1]", "theta[1:], theta[0]"),
+    ],
+    "linear_models-mse-gradient": [
+        ("residual = X @ w + b - y", "residual = y - X @ w - b"),
+        ("dw = 2 * X.T @ residual / len(y)", "dw = X.T @ residual / len(y)"),
+        ("db = 2 * residual.mean()", "db = residual.mean()"),
+    ],
+    "linear_models-softmax-ce": [
+        ("z = logits - logits.max(axis=1, keepdims=True)", "z = logits"),
+        ("return loss, dlogits / n", "return loss, dlogits"),
+        ("-= 1", "-= 0"),
+    ],
+    "linear_models-stable-lr": [
+        ("2.0 / np.linalg.eigvalsh(H).max()", "1.0 / np.linalg.eigvalsh(H).max()"),
+        ("eigvalsh(H).max()", "eigvalsh(H).min()"),
+    ],
+    "backprop-tanh-backward": [
+        ("1.0 - cache.out**2", "1.0 - cache.out"),
+        ("return dout * (", "return ("),
+    ],
+    "backprop-fix-bug": [
+        ("db2 = dout.sum(axis=0)", "db2 = dout.mean(axis=0)"),
+        ("dw1 = x.T @ dz1", "dw1 = x.T @ dh"),
+        ("dz1 = dh * (z1 > 0)", "dz1 = dh"),
+    ],
+    "backprop-swish": [
+        ("s + x * s * (1 - s)", "s * (1 - s)"),
+        ("return x * s, (x, s)", "return s, (x, s)"),
+    ],
+    "backprop-value-sigmoid": [
+        ("(-v).exp()", "v.exp()"),
+        ("return 1 / (1 + ", "return 1 / (2 + "),
+    ],
+    "optimization-momentum": [
+        ("momentum * velocity + g", "velocity + g"),
+        ("g.copy() if velocity is None", "np.zeros_like(g) if velocity is None"),
+        ("p - lr * velocity", "p - lr * g"),
+    ],
+    "optimization-adam": [
+        ("m / (1 - beta1**t)", "m"),
+        ("v / (1 - beta2**t)", "v"),
+        ("np.sqrt(v_hat) + eps", "np.sqrt(v_hat + eps)"),
+        ("(1 - beta2) * g**2", "(1 - beta1) * g**2"),
+    ],
+    "optimization-soft-threshold": [
+        ("np.abs(x) - t", "np.abs(x) + t"),
+        ("np.maximum(np.abs(x) - t, 0.0)", "(np.abs(x) - t)"),
+        ("np.sign(x) * ", ""),
+    ],
+    "optimization-cosine": [
+        ("(1 + np.cos", "(1 - np.cos"),
+        ("np.pi * step / T_max", "np.pi * step / (2 * T_max)"),
+        ("eta_min + (base_lr - eta_min)", "base_lr"),
+    ],
+    "regularization-confusion-matrix": [
+        ("cm[t, p] += 1", "cm[p, t] += 1"),
+        ("cm[t, p] += 1", "cm[t, p] += int(t != p)"),
+        ("zip(y_true, y_pred, strict=True)", "zip(y_true, y_true, strict=True)"),
+    ],
+    "regularization-batchnorm": [
+        ("x.var(axis=0)", "x.var(axis=0, ddof=1)"),
+        ("var * n / (n - 1)", "var"),
+        ("np.sqrt(var + eps)", "np.sqrt(var) + eps"),
+        ("(1 - momentum) * running_mean + momentum * mean", "momentum * running_mean + mean"),
+    ],
+    "regularization-auc-pairs": [
+        (" + 0.5 * (pos[:, None] == neg[None, :])", ""),
+        ("(pos[:, None] > neg[None, :])", "(pos[:, None] >= neg[None, :])"),
+    ],
+    "regularization-inverted-dropout": [
+        ("x / (1 - p)", "x"),
+        ("x / (1 - p)", "x * (1 - p)"),
+    ],
+    "cnn-output-shape": [
+        ("(h + 2 * padding - kh)", "(h + padding - kh)"),
+        ("return n, f, oh, ow", "return n, f, ow, oh"),
+        ("- kw) // stride + 1", "- kw) // stride"),
+    ],
+    "cnn-maxpool-backward": [
+        ("is_max * dout", "~is_max * dout"),
+        ("windows == windows.max", "windows == windows.min"),
+        ("dx = np.zeros_like(x)", "dx = np.ones_like(x)"),
+    ],
+    "cnn-lenet-params": [
+        ("6 * in_channels * 5 * 5 + 6", "6 * 5 * 5 + 6"),
+        ("84 * num_classes + num_classes", "84 * num_classes"),
+        ("(image_size // 2 - 4) // 2", "(image_size - 4) // 4"),
+    ],
+    "cnn-test-loss": [
+        (
+            "np.sum(batch_losses * batch_sizes) / np.sum(batch_sizes)",
+            "np.sum(batch_losses) / np.sum(batch_sizes)",
+        ),
+        ("np.sum(batch_losses * batch_sizes) / np.sum(batch_sizes)", "np.mean(batch_losses)"),
+        ("/ np.sum(batch_sizes)", "/ len(batch_sizes)"),
+    ],
 }
 
 

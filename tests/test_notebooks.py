@@ -12,7 +12,7 @@ import yaml
 from conftest import CHAPTERS, ROOT
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
-CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+CITE = re.compile(r"\{(?:foot)?cite(?::[a-z]+)?\}`([^`]+)`")
 
 
 def load(path):
@@ -88,7 +88,8 @@ def test_chapter_template(path):
     assert "{admonition}" in markdown, "a myths-and-mistakes admonition is required"
     assert "## Summary" in markdown
     assert "## Exercises" in markdown
-    assert re.search(r"```\{bibliography\}", markdown), "a references section is required"
+    assert "```{footbibliography}" in markdown, "a references section is required"
+    assert not re.search(r"\{cite(:[a-z]+)?\}`", markdown), "chapters cite with {footcite}"
     assert cited_keys(markdown), "a chapter must cite its sources"
 
 
