@@ -548,7 +548,7 @@ def check_maxpool_backward(backward: Callable, *, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     for shape, k in [((1, 1, 4, 4), 2), ((2, 3, 6, 6), 2), ((2, 2, 7, 5), 2), ((1, 2, 9, 9), 3)]:
         x = rng.normal(size=shape)  # continuous values: no ties within a window
-        out, cache = dnp.maxpool2d_forward(x, k)
+        out, cache = dnp.maxpool2d_forward(x, k, stride=k)
         dout = rng.normal(size=out.shape)
         got = backward(dout.copy(), x.copy(), k)
         check_close(

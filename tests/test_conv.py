@@ -166,12 +166,16 @@ def test_pool_matches_torch(kind, case):
 
 
 @pytest.mark.parametrize("kind", POOLS)
-def test_pool_default_stride_is_the_kernel_size(rng, kind):
+def test_pool_strides(rng, kind):
+    """The design's default is kernel_size=2, stride=2; stride=None means kernel_size (torch)."""
     forward, _, reference = POOLS[kind]
     x = rng.normal(size=(2, 3, 9, 7))
-    out, _ = forward(x, 3)
+    out, _ = forward(x, 3, stride=None)
     assert out.shape == (2, 3, 3, 2)
     np.testing.assert_allclose(out, reference(torch.tensor(x), 3).numpy(), rtol=1e-12)
+    out3, _ = forward(x, 3)  # kernel 3, the default stride 2
+    assert out3.shape == (2, 3, 4, 3)
+    np.testing.assert_allclose(out3, reference(torch.tensor(x), 3, 2).numpy(), rtol=1e-12)
     out2, _ = forward(x)  # kernel_size=2, stride=2
     assert out2.shape == (2, 3, 4, 3)
 

@@ -292,12 +292,12 @@ def _pool_args(
 
 
 def maxpool2d_forward(
-    x: np.ndarray, kernel_size: int = 2, stride: int | None = None, padding: int = 0
+    x: np.ndarray, kernel_size: int = 2, stride: int | None = 2, padding: int = 0
 ) -> tuple[np.ndarray, Pool2dCache]:
     """Max over each kernel_size x kernel_size window of x (N, C, H, W); out (N, C, OH, OW).
 
-    `stride` defaults to kernel_size (non-overlapping windows), as in
-    `torch.nn.functional.max_pool2d`; padding counts as -inf, so it is never the maximum.
+    `stride=None` means kernel_size (non-overlapping windows), torch's default; the default 2
+    equals it for the default 2 x 2 window. Padding counts as -inf, so it is never the maximum.
     Book: {ref}`sec-cnn-pooling`.
     """
     x, k, stride, padding, oh, ow = _pool_args(x, kernel_size, stride, padding)
@@ -324,13 +324,13 @@ def maxpool2d_backward(dout: np.ndarray, cache: Pool2dCache) -> np.ndarray:
 
 
 def avgpool2d_forward(
-    x: np.ndarray, kernel_size: int = 2, stride: int | None = None, padding: int = 0
+    x: np.ndarray, kernel_size: int = 2, stride: int | None = 2, padding: int = 0
 ) -> tuple[np.ndarray, Pool2dCache]:
     """Mean over each kernel_size x kernel_size window of x (N, C, H, W); out (N, C, OH, OW).
 
-    `stride` defaults to kernel_size. Padding counts as zeros and every window is divided by
-    kernel_size**2, as `torch.nn.functional.avg_pool2d` does by default
-    (count_include_pad=True). Book: {ref}`sec-cnn-pooling`.
+    `stride=None` means kernel_size, as for `maxpool2d_forward`. Padding counts as zeros and
+    every window is divided by kernel_size**2, as `torch.nn.functional.avg_pool2d` does by
+    default (count_include_pad=True). Book: {ref}`sec-cnn-pooling`.
     """
     x, k, stride, padding, oh, ow = _pool_args(x, kernel_size, stride, padding)
     xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
