@@ -95,6 +95,33 @@ def run_d2l_style(model, x, y, args, device) -> tuple[float, float]:
     return time.perf_counter() - start, loss_sum / n
 
 
+def race(model, x, y, args, device, run_dlbook, run_d2l_style, *, total: int) -> float:
+    """Warm both loops up, time them interleaved (best of args.repeats), print examples/s for
+    each and their ratio, and return the ratio dlbook / d2l-style. Shared by train_mnist.py."""
+    # warm-up (allocator, kernels, cuDNN autotuning, lazy init) on throwaway copies, one epoch
+    warm = argparse.Namespace(**{**vars(args), "epochs": 1})
+    n_warm = min(len(x), 10 * args.batch_size)
+    run_dlbook(copy.deepcopy(model), x[:n_warm], y[:n_warm], warm, device)
+    run_d2l_style(copy.deepcopy(model), x[:n_warm], y[:n_warm], warm, device)
+
+    runs = {"dlbook fit + TensorBatches": run_dlbook, "d2l-style loop": run_d2l_style}
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(args.repeats):  # interleaved, best of `repeats`: less noise from the machine
+        for name, run in runs.items():
+            seconds, loss = run(copy.deepcopy(model), x, y, args, device)
+            if name not in best or seconds < best[name][0]:
+                best[name] = (seconds, loss)
+    results = {}
+    for name, (seconds, loss) in best.items():
+        results[name] = total / seconds
+        print(
+            f"{name:28s} {total / seconds:12,.0f} examples/s  ({seconds:6.2f} s, loss {loss:.4f})"
+        )
+    ratio = results["dlbook fit + TensorBatches"] / results["d2l-style loop"]
+    print(f"{'ratio (dlbook / d2l-style)':28s} {ratio:12.2f}x")
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=20_000)
@@ -120,28 +147,7 @@ def main() -> None:
         f"MLP={model.sizes} threads={torch.get_num_threads()} repeats={args.repeats}"
     )
 
-    # warm-up (allocator, kernels, lazy init) on throwaway copies, one short epoch each
-    warm = argparse.Namespace(**{**vars(args), "epochs": 1})
-    n_warm = min(len(x), 10 * args.batch_size)
-    run_dlbook(copy.deepcopy(model), x[:n_warm], y[:n_warm], warm, device)
-    run_d2l_style(copy.deepcopy(model), x[:n_warm], y[:n_warm], warm, device)
-
-    total = args.examples * args.epochs
-    runs = {"dlbook fit + TensorBatches": run_dlbook, "d2l-style loop": run_d2l_style}
-    best: dict[str, tuple[float, float]] = {}
-    for _ in range(args.repeats):  # interleaved, best of `repeats`: less noise from the machine
-        for name, run in runs.items():
-            seconds, loss = run(copy.deepcopy(model), x, y, args, device)
-            if name not in best or seconds < best[name][0]:
-                best[name] = (seconds, loss)
-    results = {}
-    for name, (seconds, loss) in best.items():
-        results[name] = total / seconds
-        print(
-            f"{name:28s} {total / seconds:12,.0f} examples/s  ({seconds:6.2f} s, loss {loss:.4f})"
-        )
-    ratio = results["dlbook fit + TensorBatches"] / results["d2l-style loop"]
-    print(f"{'ratio (dlbook / d2l-style)':28s} {ratio:12.2f}x")
+    race(model, x, y, args, device, run_dlbook, run_d2l_style, total=args.examples * args.epochs)
 
 
 if __name__ == "__main__":

@@ -25,11 +25,11 @@ Run from the repository root: `python benchmarks/train_mnist.py [--epochs E] [--
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 
 import torch
 import torch.nn.functional as F
+from fit_loop import race  # the shared timing harness (benchmarks/ is on sys.path)
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -188,28 +188,7 @@ def main() -> None:
         f"channels_last={channels_last} threads={torch.get_num_threads()} repeats={args.repeats}"
     )
 
-    # warm-up (allocator, cuDNN autotuning, lazy init) on throwaway copies
-    warm = argparse.Namespace(**{**vars(args), "epochs": 1})
-    n_warm = min(len(x), 10 * args.batch_size)
-    run_dlbook(copy.deepcopy(model), x[:n_warm], y[:n_warm], warm, device)
-    run_d2l_style(copy.deepcopy(model), x[:n_warm], y[:n_warm], warm, device)
-
-    total = len(x) * args.epochs
-    runs = {"dlbook fit + TensorBatches": run_dlbook, "d2l-style loop": run_d2l_style}
-    best: dict[str, tuple[float, float]] = {}
-    for _ in range(args.repeats):  # interleaved, best of `repeats`: less noise from the machine
-        for name, run in runs.items():
-            seconds, loss = run(copy.deepcopy(model), x, y, args, device)
-            if name not in best or seconds < best[name][0]:
-                best[name] = (seconds, loss)
-    results = {}
-    for name, (seconds, loss) in best.items():
-        results[name] = total / seconds
-        print(
-            f"{name:28s} {total / seconds:12,.0f} examples/s  ({seconds:6.2f} s, loss {loss:.4f})"
-        )
-    ratio = results["dlbook fit + TensorBatches"] / results["d2l-style loop"]
-    print(f"{'ratio (dlbook / d2l-style)':28s} {ratio:12.2f}x")
+    race(model, x, y, args, device, run_dlbook, run_d2l_style, total=len(x) * args.epochs)
 
     target = args.target_acc
     if target is None and source == "mnist":
