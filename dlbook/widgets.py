@@ -10,7 +10,9 @@ is built.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+from collections.abc import Iterator
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -59,6 +61,21 @@ class Explorer:
         bundle["image/png"] = self.png
         bundle["text/plain"] = self.note
         return bundle
+
+
+@contextlib.contextmanager
+def _live_figure(out: object, *args: object, **kwargs: object) -> Iterator[tuple]:
+    """Draw a fresh figure into the ipywidgets Output `out`: yields (fig, axes) from
+    plt.subplots(*args, **kwargs), then lays it out, shows it in `out` and closes it."""
+    from IPython.display import display
+
+    with out:
+        out.clear_output(wait=True)
+        fig, axes = plt.subplots(*args, **kwargs)
+        yield fig, axes
+        fig.tight_layout()
+        display(fig)
+        plt.close(fig)
 
 
 def _update_points(trajectory: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray]:
@@ -144,7 +161,6 @@ def perceptron_stepper(
     fig.tight_layout()
 
     import ipywidgets as widgets
-    from IPython.display import display
 
     slider = widgets.IntSlider(value=0, min=0, max=n_updates, description="update")
     play = widgets.Play(value=0, min=0, max=n_updates, interval=400, description="play")
@@ -152,13 +168,9 @@ def perceptron_stepper(
     out = widgets.Output()
 
     def draw(change: object = None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            frame, ax = plt.subplots(figsize=(5, 4.5))
+        with _live_figure(out, figsize=(5, 4.5)) as (frame, ax):
             _draw_perceptron_step(ax, X, y, fit.trajectory, slider.value, lr)
             ax.legend(fontsize=8, loc="lower left")
-            display(frame)
-            plt.close(frame)
 
     slider.observe(draw, names="value")
     draw()
@@ -222,19 +234,14 @@ def activation_gallery(name: str = "sigmoid", *, x_max: float = 5.0) -> Explorer
     fig.tight_layout()
 
     import ipywidgets as widgets
-    from IPython.display import display
 
     choice = widgets.Dropdown(options=list(ACTIVATIONS), value=name, description="activation")
     out = widgets.Output()
 
     def draw(change: object = None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            frame, ax = plt.subplots(figsize=(5.5, 3.8))
+        with _live_figure(out, figsize=(5.5, 3.8)) as (frame, ax):
             _draw_activation(ax, choice.value, x)
             ax.legend(fontsize=8, loc="upper left")
-            display(frame)
-            plt.close(frame)
 
     choice.observe(draw, names="value")
     draw()
@@ -334,7 +341,6 @@ def learning_rate_explorer(
     fig.tight_layout()
 
     import ipywidgets as widgets
-    from IPython.display import display
 
     factor = widgets.FloatSlider(
         value=factors[0],
@@ -351,14 +357,9 @@ def learning_rate_explorer(
     out = widgets.Output()
 
     def draw(change: object = None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            frame, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
+        with _live_figure(out, 1, 2, figsize=(9, 3.8)) as (frame, (left, right)):
             losses = _draw_lr_path(left, X, y, limit, best, best_loss, factor.value, n_steps.value)
             _draw_lr_losses(right, {factor.value: losses}, best_loss)
-            frame.tight_layout()
-            display(frame)
-            plt.close(frame)
 
     factor.observe(draw, names="value")
     n_steps.observe(draw, names="value")
@@ -494,7 +495,6 @@ def optimizer_explorer(
     fig.tight_layout()
 
     import ipywidgets as widgets
-    from IPython.display import display
 
     surface_w = widgets.Dropdown(options=list(SURFACES), value=surface, description="surface")
     opt_w = widgets.Dropdown(options=list(_OPTIM_CHOICES), value=optimizer, description="optimizer")
@@ -507,15 +507,10 @@ def optimizer_explorer(
     def draw(change: object = None) -> None:
         knob = _OPTIM_CHOICES[opt_w.value][2]
         beta_w.disabled = knob is None
-        with out:
-            out.clear_output(wait=True)
-            frame, frame_axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        with _live_figure(out, 1, 2, figsize=(11, 4.2)) as (frame, frame_axes):
             text.value = _draw_optim_state(
                 frame_axes, surface_w.value, opt_w.value, lr_w.value, beta_w.value
             )
-            frame.tight_layout()
-            display(frame)
-            plt.close(frame)
 
     for w in (surface_w, opt_w, lr_w, beta_w):
         w.observe(draw, names="value")
@@ -654,7 +649,6 @@ def polynomial_explorer(
     fig.tight_layout()
 
     import ipywidgets as widgets
-    from IPython.display import display
 
     degree_w = widgets.IntSlider(value=degree, min=1, max=max_degree, description="degree")
     l2_w = widgets.SelectionSlider(
@@ -664,13 +658,8 @@ def polynomial_explorer(
     out = widgets.Output()
 
     def draw(change: object = None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            frame, frame_axes = plt.subplots(1, 2, figsize=(11, 4))
+        with _live_figure(out, 1, 2, figsize=(11, 4)) as (frame, frame_axes):
             text.value = _draw_polynomial(frame_axes, data, degree_w.value, l2_w.value, max_degree)
-            frame.tight_layout()
-            display(frame)
-            plt.close(frame)
 
     degree_w.observe(draw, names="value")
     l2_w.observe(draw, names="value")
@@ -751,7 +740,6 @@ def threshold_explorer(
     fig.tight_layout()
 
     import ipywidgets as widgets
-    from IPython.display import display
 
     step = (hi - lo) / 200 if hi > lo else 0.01
     slider = widgets.FloatSlider(
@@ -767,13 +755,8 @@ def threshold_explorer(
     out = widgets.Output()
 
     def draw(change: object = None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            frame, frame_axes = plt.subplots(1, 4, figsize=(16, 3.8))
+        with _live_figure(out, 1, 4, figsize=(16, 3.8)) as (frame, frame_axes):
             text.value = _draw_threshold(frame_axes, y_true, scores, slider.value)
-            frame.tight_layout()
-            display(frame)
-            plt.close(frame)
 
     slider.observe(draw, names="value")
     draw()
@@ -881,7 +864,6 @@ def kernel_playground(images: np.ndarray, kernel: object = "sobel_x") -> Explore
     fig.suptitle("Each 3x3 kernel slides over the digit (red: positive output, blue: negative)")
 
     import ipywidgets as widgets
-    from IPython.display import display
 
     preset = widgets.Dropdown(options=[*names, "custom"], value=start_name, description="kernel")
     cells = [
@@ -903,13 +885,8 @@ def kernel_playground(images: np.ndarray, kernel: object = "sobel_x") -> Explore
         k = current()
         match = next((n for n in names if np.array_equal(KERNELS[n], k)), "custom")
         text.value = f"{match}: {_KERNEL_NOTES.get(match, 'your own weights')}"
-        with out:
-            out.clear_output(wait=True)
-            frame, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+        with _live_figure(out, 1, 3, figsize=(10, 3.4)) as (frame, axes):
             _draw_playground(axes, stack[pick.value], k, match)
-            frame.tight_layout()
-            display(frame)
-            plt.close(frame)
 
     def load_preset(change: object = None) -> None:
         nonlocal syncing
