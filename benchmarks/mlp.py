@@ -32,7 +32,7 @@ from dlbook import data
 def numpy_run(x, y, x_test, y_test, args) -> tuple[float, float]:
     """Return (median seconds per epoch, test accuracy) of `dnp.mlp_train`."""
     rng = np.random.default_rng(args.seed)
-    params = dnp.mlp_init([x.shape[1], args.hidden, 10], rng, init="he")
+    params = dnp.mlp_init([x.shape[1], args.hidden, 10], rng=rng, init="he")
     fit = dnp.mlp_train(
         params,
         x,

@@ -35,25 +35,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import dlbook.torch as dtorch
 from dlbook import data
+from dlbook.torch.perf import autocast, to_channels_last
 
 MEAN, STD = 0.1307, 0.3081  # MNIST's training-set pixel mean and standard deviation
-
-
-class Fast(nn.Module):
-    """Run `model` under bf16 autocast and/or channels_last; return float32 logits."""
-
-    def __init__(self, model: nn.Module, device: torch.device, amp: bool, channels_last: bool):
-        super().__init__()
-        self.model = model.to(memory_format=torch.channels_last) if channels_last else model
-        self.device_type = device.type
-        self.amp = amp
-        self.channels_last = channels_last
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.amp):
-            return self.model(x).float()
 
 
 def sync(device: torch.device) -> None:
@@ -97,7 +81,15 @@ def run_dlbook(model, x, y, args, device) -> tuple[float, float]:
     sync(device)
     start = time.perf_counter()
     history = dtorch.fit(
-        model, batches, F.cross_entropy, opt, epochs=args.epochs, device=device, progress=False
+        model,
+        batches,
+        F.cross_entropy,
+        opt,
+        epochs=args.epochs,
+        device=device,
+        progress=False,
+        amp_dtype="bf16" if args.amp else None,
+        channels_last=args.channels_last,
     )
     sync(device)
     return time.perf_counter() - start, history.train_loss[-1]
@@ -115,6 +107,8 @@ def run_d2l_style(model, x, y, args, device) -> tuple[float, float]:
         pin_memory=cuda,
     )
     model.to(device)
+    if args.channels_last:
+        to_channels_last(model)
     sync(device)
     start = time.perf_counter()
     for _ in range(args.epochs):
@@ -122,8 +116,11 @@ def run_d2l_style(model, x, y, args, device) -> tuple[float, float]:
         loss_sum, correct, n = 0.0, 0.0, 0
         for xb, yb in loader:
             xb, yb = xb.to(device, non_blocking=cuda), yb.to(device, non_blocking=cuda)
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
+            if args.channels_last:
+                xb = to_channels_last(xb)
+            with autocast(device, "bf16" if args.amp else None):
+                out = model(xb)
+                loss = F.cross_entropy(out, yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -134,8 +131,26 @@ def run_d2l_style(model, x, y, args, device) -> tuple[float, float]:
     return time.perf_counter() - start, loss_sum / n
 
 
+class StopAtAccuracy(dtorch.Callback):
+    """After each epoch: evaluate on the test batches, print, and stop at the target accuracy."""
+
+    def __init__(self, test, target: float, device: torch.device) -> None:
+        self.test, self.target, self.device = test, target, device
+        self.start = time.perf_counter()
+        self.reached: float | None = None
+
+    def on_epoch_end(self, epoch, history, model) -> bool:
+        _, acc = dtorch.evaluate(model, self.test, F.cross_entropy, device=self.device)
+        elapsed = time.perf_counter() - self.start
+        print(f"  epoch {epoch:2d}: test accuracy {acc:.4f} after {elapsed:6.1f} s")
+        if acc >= self.target:
+            self.reached = elapsed
+            print(f"reached {self.target:.2%} test accuracy in {elapsed:.1f} s ({epoch} epochs)")
+        return acc >= self.target
+
+
 def time_to_accuracy(model, x, y, x_test, y_test, args, device) -> None:
-    """Train with `fit` one epoch at a time; print when the test accuracy first reaches target."""
+    """Train with `fit` and a cosine schedule; print when the test accuracy first reaches target."""
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.max_epochs)
     gen = torch.Generator(device=device).manual_seed(args.seed)
@@ -144,19 +159,22 @@ def time_to_accuracy(model, x, y, x_test, y_test, args, device) -> None:
     )
     test = dtorch.TensorBatches(x_test, y_test, 2000, device=device)
     sync(device)
-    start = time.perf_counter()
-    for epoch in range(1, args.max_epochs + 1):
-        dtorch.fit(model, batches, F.cross_entropy, opt, epochs=1, device=device, progress=False)
-        sched.step()
-        _, acc = dtorch.evaluate(model, test, F.cross_entropy, device=device)
-        elapsed = time.perf_counter() - start
-        print(f"  epoch {epoch:2d}: test accuracy {acc:.4f} after {elapsed:6.1f} s")
-        if acc >= args.target_acc:
-            print(
-                f"reached {args.target_acc:.2%} test accuracy in {elapsed:.1f} s ({epoch} epochs)"
-            )
-            return
-    print(f"did not reach {args.target_acc:.2%} test accuracy in {args.max_epochs} epochs")
+    stop = StopAtAccuracy(test, args.target_acc, device)
+    dtorch.fit(
+        model,
+        batches,
+        F.cross_entropy,
+        opt,
+        epochs=args.max_epochs,
+        device=device,
+        scheduler=sched,
+        callbacks=[stop],
+        progress=False,
+        amp_dtype="bf16" if args.amp else None,
+        channels_last=args.channels_last,
+    )
+    if stop.reached is None:
+        print(f"did not reach {args.target_acc:.2%} test accuracy in {args.max_epochs} epochs")
 
 
 def main() -> None:
@@ -176,12 +194,12 @@ def main() -> None:
     device = torch.device(args.device) if args.device else dtorch.get_device()
     x, y, x_test, y_test, source = load()
     cuda = device.type == "cuda"
-    amp = cuda and not args.no_amp
-    channels_last = cuda and not args.no_channels_last
+    amp = args.amp = cuda and not args.no_amp
+    channels_last = args.channels_last = cuda and not args.no_channels_last
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
     dtorch.seed_everything(args.seed)
-    model = Fast(dtorch.LeNet(), device, amp, channels_last)
+    model = dtorch.LeNet()
     print(
         f"device={device} torch={torch.__version__} data={source} train={len(x)} "
         f"batch_size={args.batch_size} epochs={args.epochs} bf16_autocast={amp} "
@@ -198,7 +216,7 @@ def main() -> None:
         return
     args.target_acc = target
     dtorch.seed_everything(args.seed)
-    fresh = Fast(dtorch.LeNet(), device, amp, channels_last)
+    fresh = dtorch.LeNet()
     time_to_accuracy(fresh, x, y, x_test, y_test, args, device)
 
 

@@ -14,11 +14,14 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm
 from matplotlib.ticker import MaxNLocator
 
-from dlbook._validate import as_float_array, check_int, check_same_length
+from dlbook.checks import as_float_array, check_int, check_same_length
+from dlbook.numpy.optim import SURFACES
 
 __all__ = [
+    "draw_optimizer_paths",
     "confusion_matrix",
     "decision_boundary",
     "image_grid",
@@ -406,4 +409,33 @@ def timeline(
         ax.spines[side].set_visible(False)
     if title is not None:
         ax.set_title(title)
+    return ax
+
+
+def draw_optimizer_paths(
+    surface: str, paths: dict[str, np.ndarray], *, ax: plt.Axes | None = None
+) -> plt.Axes:
+    """Draw `paths` (label -> points (n, 2)) over log-spaced contours of `SURFACES[surface]`.
+
+    The start is a black dot, the minimum a star; a path that ends outside the window (one that
+    diverged, say) gets a cross at its last point inside it. Returns the Axes.
+    """
+    s = SURFACES[surface]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4.5))
+    xs, ys = np.linspace(*s.xlim, 300), np.linspace(*s.ylim, 300)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+    f = s.f(grid) + 1e-3  # + 1e-3: the minimum is 0, and log contours need f > 0
+    levels = np.logspace(np.log10(f.min()), np.log10(f.max()), 25)
+    ax.contourf(xs, ys, f, levels=levels, norm=LogNorm(), cmap="viridis", alpha=0.35)
+    ax.contour(xs, ys, f, levels=levels, norm=LogNorm(), colors="0.6", linewidths=0.4)
+    for label, path in paths.items():
+        inside = np.all((path >= [s.xlim[0], s.ylim[0]]) & (path <= [s.xlim[1], s.ylim[1]]), 1)
+        (line,) = ax.plot(path[:, 0], path[:, 1], lw=1.4, label=label)
+        if not inside[-1]:  # ends outside the window: mark the last point inside it
+            last = path[inside][-1] if inside.any() else path[0]
+            ax.plot(*last, "x", color=line.get_color(), ms=9, mew=2)
+    ax.plot(*s.start, "ko", ms=6)
+    ax.plot(*s.minimum, "*", color="gold", mec="k", ms=15, label="minimum")
+    ax.set(xlim=s.xlim, ylim=s.ylim, xlabel="$x$", ylabel="$y$", title=s.name)
     return ax

@@ -1,4 +1,9 @@
-"""A Sphinx extension that makes the HTML book typeset its math offline.
+"""A Sphinx extension for the book: offline math, and per-chapter bibliography and glossary files.
+
+Each chapter keeps its BibTeX entries in `chapters/bib/<slug>.bib` and its glossary entries in
+`chapters/glossary/<slug>.md`, so that adding a chapter edits no shared list: this extension
+adds every `chapters/bib/*.bib` to `bibtex_bibfiles` and appends every glossary fragment, in
+file-name order, to the page `chapters/glossary`.
 
 Sphinx loads MathJax from a CDN by default, so a reader without a network sees raw LaTeX. The
 package `django-static-mathjax` (plain MathJax 3 files; it does not need Django) is installed by
@@ -35,6 +40,52 @@ def mathjax_source() -> Path | None:
     return None
 
 
+BIB_GLOB = "chapters/bib/*.bib"
+GLOSSARY_DOC = "chapters/glossary"
+GLOSSARY_GLOB = "chapters/glossary/*.md"
+
+
+def chapter_bibfiles(confdir: str | Path) -> list[str]:
+    """The per-chapter .bib files under `confdir`, relative to it, sorted."""
+    return sorted(p.relative_to(confdir).as_posix() for p in Path(confdir).glob(BIB_GLOB))
+
+
+def glossary_fragments(confdir: str | Path) -> list[Path]:
+    """The per-chapter glossary fragments under `confdir`, sorted by file name."""
+    return sorted(Path(confdir).glob(GLOSSARY_GLOB))
+
+
+def _add_bibfiles(app: Sphinx, config: object) -> None:
+    listed = list(getattr(config, "bibtex_bibfiles", None) or [])
+    config.bibtex_bibfiles = listed + [f for f in chapter_bibfiles(app.confdir) if f not in listed]
+
+
+def _append_glossary(app: Sphinx, docname: str, source: list[str]) -> None:
+    if docname != GLOSSARY_DOC:
+        return
+    for path in glossary_fragments(app.confdir):
+        app.env.note_dependency(str(path))
+        source[0] += "\n\n" + path.read_text(encoding="utf-8")
+
+
+def _dedupe_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object
+) -> None:
+    """Keep the first copy of each identical script on a page.
+
+    sphinx-thebe registers its inline configuration script twice, and the second `const`
+    declaration is a JavaScript error on every page.
+    """
+    seen, unique = set(), []
+    for js in context.get("script_files", []):
+        attrs = getattr(js, "attributes", None) or {}
+        key = (str(js), tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"] = unique
+
+
 def _configure(app: Sphinx, config: object) -> None:
     app.env_mathjax_source = mathjax_source()  # type: ignore[attr-defined]
     if app.env_mathjax_source is None:  # type: ignore[attr-defined]
@@ -59,5 +110,8 @@ def _copy(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _configure)
+    app.connect("config-inited", _add_bibfiles)
+    app.connect("source-read", _append_glossary)
+    app.connect("html-page-context", _dedupe_scripts)
     app.connect("build-finished", _copy)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

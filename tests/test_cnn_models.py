@@ -1,15 +1,10 @@
-"""dlbook.torch LeNet, BasicBlock, ResNet and PlainCNN; the LeNet benchmark's code paths."""
+"""dlbook.torch.models.cnn: LeNet, BasicBlock, ResNet and PlainCNN."""
 
 from __future__ import annotations
-
-import argparse
-import importlib.util
-import sys
 
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import ROOT
 from torch import nn
 
 import dlbook.torch as dtorch
@@ -151,6 +146,7 @@ def test_plain_net_gradients_vanish_and_residual_ones_do_not():
         ({"widths": ()}, "widths"),
         ({"widths": (16, 0)}, "widths"),
         ({"num_classes": 1}, "num_classes"),
+        ({"batch_norm": None}, "batch_norm must be True or False"),
     ],
 )
 def test_resnet_rejects_bad_arguments(kwargs, match):
@@ -158,47 +154,15 @@ def test_resnet_rejects_bad_arguments(kwargs, match):
         dtorch.ResNet(**kwargs)
 
 
-def test_basic_block_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="stride"):
-        dtorch.BasicBlock(4, 4, stride=0)
-
-
-# ---------------------------------------------------------------------------------------------
-# benchmarks/train_mnist.py: the code paths it takes on CUDA, exercised on the CPU
-
-
-@pytest.fixture(scope="module")
-def bench():
-    # Run as a script, train_mnist.py has benchmarks/ first on sys.path (it imports fit_loop).
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "train_mnist", ROOT / "benchmarks/train_mnist.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
-
-
-def test_fast_wrapper_runs_bf16_autocast_and_channels_last(bench):
-    model = bench.Fast(dtorch.LeNet(), torch.device("cpu"), amp=True, channels_last=True)
-    conv = model.model.features[0]
-    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
-    out = model(torch.randn(8, 1, 28, 28))
-    assert out.shape == (8, 10) and out.dtype == torch.float32
-
-
-@pytest.mark.parametrize("amp", [False, True])
-def test_both_benchmark_loops_train(bench, amp):
-    torch.manual_seed(0)
-    x, y = torch.randn(96, 1, 28, 28), torch.randint(0, 10, (96,))
-    args = argparse.Namespace(batch_size=32, lr=1e-3, epochs=2, seed=0)
-    cpu = torch.device("cpu")
-    for run in (bench.run_dlbook, bench.run_d2l_style):
-        model = bench.Fast(dtorch.LeNet(), cpu, amp=amp, channels_last=amp)
-        before = [p.detach().clone() for p in model.parameters()]
-        seconds, loss = run(model, x, y, args, cpu)
-        assert seconds > 0 and loss == loss  # finite, not NaN
-        assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"stride": 0}, "stride must be an int >= 1"),
+        ({"out_channels": 2.0}, "out_channels must be an int"),
+        ({"batch_norm": 1}, "batch_norm must be True or False"),
+        ({"residual": "yes"}, "residual must be True or False"),
+    ],
+)
+def test_basic_block_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        dtorch.BasicBlock(**{"in_channels": 4, "out_channels": 4, **kwargs})

@@ -1,4 +1,7 @@
-"""Tests for dlbook.data: toy sets, the IDX reader and the MNIST loader (never the network)."""
+"""Tests for dlbook.data: toy sets, the IDX reader and the MNIST loader (never the network).
+
+The network is faked by patching `dlbook.data._download._urlopen` and `_sleep`; the real MNIST
+test files, when present, are only read, and always from a private copy."""
 
 from __future__ import annotations
 
@@ -6,13 +9,16 @@ import gzip
 import hashlib
 import os
 import shutil
+import stat
 import urllib.error
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import dlbook
 from dlbook import data
+from dlbook.data import _download, mnist
 
 SHARED = (
     Path(os.environ["DLBOOK_DATA"])
@@ -44,7 +50,8 @@ def listing(folder: Path) -> list[str]:
 
 
 class FakeNet:
-    """Stands in for data._urlopen and data._sleep; routes map URL -> bytes, error or a list."""
+    """Stands in for _download._urlopen and _download._sleep; routes map URL -> bytes, error
+    or a list."""
 
     def __init__(self) -> None:
         self.routes: dict[str, object] = {}
@@ -69,8 +76,8 @@ class FakeNet:
 @pytest.fixture
 def net(monkeypatch: pytest.MonkeyPatch) -> FakeNet:
     fake = FakeNet()
-    monkeypatch.setattr(data, "_urlopen", fake.urlopen)
-    monkeypatch.setattr(data, "_sleep", fake.sleeps.append)
+    monkeypatch.setattr(_download, "_urlopen", fake.urlopen)
+    monkeypatch.setattr(_download, "_sleep", fake.sleeps.append)
     return fake
 
 
@@ -98,10 +105,34 @@ def gz_of(fake: dict[str, dict[str, object]]) -> dict[str, bytes]:
 
 @pytest.fixture
 def shared_mnist() -> Path:
+    """The folder of the real MNIST test files (read here, never written or relied on to be
+    read-only: tests that need a folder copy the files with `copy_t10k`)."""
     folder = SHARED / "mnist"
     if not all((folder / f"{name}.gz").is_file() for name in T10K):
         pytest.skip(f"real MNIST test files not found in {folder}")
     return folder
+
+
+def copy_t10k(shared_mnist: Path, root: Path) -> Path:
+    """Copy the real t10k files into root/mnist (writable) and return that folder."""
+    folder = root / "mnist"
+    folder.mkdir(parents=True)
+    for name in T10K:
+        shutil.copy(shared_mnist / f"{name}.gz", folder)
+        (folder / f"{name}.gz").chmod(0o644)
+    return folder
+
+
+@pytest.fixture
+def read_only_t10k(shared_mnist: Path, tmp_path: Path):
+    """A private copy of the real t10k files in a folder without write bits (as a shared,
+    read-only data folder is); the bits come back afterwards so tmp_path can be removed."""
+    folder = copy_t10k(shared_mnist, tmp_path / "ro")
+    for path in (folder, folder.parent):
+        path.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    yield folder
+    for path in (folder.parent, folder):
+        path.chmod(0o755)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,7 +143,7 @@ TOYS = {
     "blobs": (lambda **k: data.blobs(60, **k), 60, {-1, 1}),
     "xor": (lambda **k: data.xor(40, noise=0.1, **k), 40, {-1, 1}),
     "moons": (lambda **k: data.moons(70, **k), 70, {0, 1}),
-    "spirals": (lambda **k: data.spirals(90, classes=3, **k), 90, {0, 1, 2}),
+    "spirals": (lambda **k: data.spirals(90, num_classes=3, **k), 90, {0, 1, 2}),
     "circles": (lambda **k: data.circles(80, **k), 80, {0, 1}),
 }
 
@@ -139,6 +170,18 @@ def test_toy_sets_are_deterministic_in_the_seed(name):
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(y1, y2)
     assert not np.array_equal(X1, X3)
+
+
+@pytest.mark.parametrize("name", TOYS)
+def test_toy_sets_take_a_generator_like_dnp(name):
+    make = TOYS[name][0]
+    X1, y1 = make(seed=3)
+    X2, y2 = make(rng=np.random.default_rng(3))  # seed=s is rng=np.random.default_rng(s)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    rng = np.random.default_rng(3)
+    first, second = make(rng=rng)[0], make(rng=rng)[0]
+    assert not np.array_equal(first, second)  # the generator moves on between calls
 
 
 @pytest.mark.parametrize(("dim", "margin"), [(2, 0.1), (2, 0.5), (5, 0.3), (1, 0.9), (3, 0.0)])
@@ -188,7 +231,7 @@ def test_circles_radii_and_spirals_arms():
     radius = np.linalg.norm(X, axis=1)
     np.testing.assert_allclose(radius[y == 0], 1.0)
     np.testing.assert_allclose(radius[y == 1], 0.3)
-    X, y = data.spirals(60, classes=2, noise=0.0)
+    X, y = data.spirals(60, num_classes=2, noise=0.0)
     assert np.linalg.norm(X, axis=1).max() == pytest.approx(1.0)
 
 
@@ -202,10 +245,10 @@ def test_circles_radii_and_spirals_arms():
         (lambda: data.moons(noise=-0.1), r"noise must be a finite number >= 0"),
         (lambda: data.spirals(noise=float("nan")), r"noise must be a finite number >= 0"),
         (lambda: data.xor(noise=float("inf")), r"noise"),
-        (lambda: data.moons(labels="bool"), r"labels must be one of 'pm1', '01', 'int'"),
+        (lambda: data.moons(labels="bool"), r"labels must be one of \['pm1', '01', 'int'\]"),
         (lambda: data.xor(labels=1), r"labels must be one of"),
-        (lambda: data.spirals(classes=3, labels="01"), r"labels='01' needs exactly 2 classes"),
-        (lambda: data.spirals(classes=1), r"classes must be an int >= 2"),
+        (lambda: data.spirals(num_classes=3, labels="01"), r"labels='01' needs exactly 2 classes"),
+        (lambda: data.spirals(num_classes=1), r"num_classes must be an int >= 2"),
         (lambda: data.linearly_separable(margin=1.0), r"margin must be in \[0, 1\)"),
         (lambda: data.linearly_separable(margin=-0.1), r"margin must be a finite number >= 0"),
         (lambda: data.linearly_separable(dim=0), r"dim must be an int >= 1"),
@@ -216,6 +259,8 @@ def test_circles_radii_and_spirals_arms():
         (lambda: data.blobs(centers=[[0, np.nan], [1, 1]]), r"centers contains NaN"),
         (lambda: data.moons(seed=-1), r"seed must be an int >= 0"),
         (lambda: data.moons(seed="a"), r"seed must be an int"),
+        (lambda: data.moons(rng=0), r"rng must be a numpy Generator"),
+        (lambda: data.moons(seed=1, rng=np.random.default_rng(1)), r"either seed or rng"),
         (lambda: data.data_dir(3), r"root must be a path"),
         (lambda: data.read_idx(None), r"path must be a path"),
         (lambda: data.load_mnist(download="yes"), r"download must be True or False"),
@@ -326,10 +371,11 @@ def test_read_idx_missing_file(tmp_path):
 # load_mnist
 
 
-def test_mnist_test_split_from_the_read_only_shared_folder(shared_mnist, net, capsys):
-    before = {p.name: p.stat().st_mtime_ns for p in shared_mnist.iterdir()}
-    first = data.load_mnist(SHARED)
-    second = data.load_mnist(SHARED, verbose=False)
+def test_mnist_test_split_from_a_read_only_folder(read_only_t10k, net, capsys):
+    folder = read_only_t10k
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    first = data.load_mnist(folder.parent)
+    second = data.load_mnist(folder.parent, verbose=False)
     assert first.source == "mnist-test-split"
     assert [len(a) for a in first[:6]] == [6000, 6000, 2000, 2000, 2000, 2000]
     assert first.x_train.shape == (6000, 28, 28) and first.x_train.dtype == np.float32
@@ -340,19 +386,18 @@ def test_mnist_test_split_from_the_read_only_shared_folder(shared_mnist, net, ca
     for labels in (first.y_train, first.y_val, first.y_test):
         assert set(labels.tolist()) == set(range(10))
     # The three parts are a partition of the 10,000 test images.
-    all_labels = data.read_idx(shared_mnist / "t10k-labels-idx1-ubyte.gz")
+    all_labels = data.read_idx(folder / "t10k-labels-idx1-ubyte.gz")
     together = np.concatenate([first.y_train, first.y_val, first.y_test])
     np.testing.assert_array_equal(np.bincount(together), np.bincount(all_labels))
-    assert "6,000/2,000/2,000" in first.note and str(shared_mnist) in first.note
+    assert "6,000/2,000/2,000" in first.note and str(folder) in first.note
+    assert f"{folder} is read-only" in first.note
     assert capsys.readouterr().out == first.note + "\n"  # one print, only when verbose
     assert net.calls == []  # a read-only folder cannot take a download, so none is tried
-    assert {p.name: p.stat().st_mtime_ns for p in shared_mnist.iterdir()} == before
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
 
 
 def test_mnist_test_split_when_the_download_fails(shared_mnist, net, tmp_path):
-    (tmp_path / "mnist").mkdir()
-    for name in T10K:
-        shutil.copy(shared_mnist / f"{name}.gz", tmp_path / "mnist")
+    copy_t10k(shared_mnist, tmp_path)
     result = data.load_mnist(tmp_path, verbose=False)
     assert result.source == "mnist-test-split"
     assert [len(a) for a in result[:6]] == [6000, 6000, 2000, 2000, 2000, 2000]
@@ -361,8 +406,9 @@ def test_mnist_test_split_when_the_download_fails(shared_mnist, net, tmp_path):
     assert net.calls == [f"{OFFICIAL}{TRAIN[0]}.gz"] * 3 + [f"{MIRROR}{TRAIN[0]}.gz"] * 3
     assert net.sleeps == [1.0, 2.0, 1.0, 2.0]
     assert listing(tmp_path / "mnist") == sorted(f"{name}.gz" for name in T10K)
-    shared = data.load_mnist(SHARED, verbose=False)
-    np.testing.assert_array_equal(result.x_val, shared.x_val)
+    offline = data.load_mnist(tmp_path, download=False, verbose=False)
+    assert "download=False" in offline.note  # the same split whatever the reason
+    np.testing.assert_array_equal(result.x_val, offline.x_val)
 
 
 def test_full_mnist_download_is_verified_and_atomic(fake_mnist, net, tmp_path, monkeypatch):
@@ -522,10 +568,10 @@ def test_data_dir_order(monkeypatch, tmp_path):
     assert data.data_dir(tmp_path / "given") == tmp_path / "given"
     assert data.data_dir(str(tmp_path)) == tmp_path
     monkeypatch.delenv("DLBOOK_DATA")
-    checkout = Path(data.__file__).resolve().parents[1] / "data"
+    checkout = Path(dlbook.__file__).resolve().parents[1] / "data"
     if (checkout / "README.md").is_file():
         assert data.data_dir() == checkout
-    monkeypatch.setattr(data, "_checkout_data_dir", lambda: None)
+    monkeypatch.setattr(mnist, "_checkout_data_dir", lambda: None)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert data.data_dir() == tmp_path / ".cache" / "dlbook"
 

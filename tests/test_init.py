@@ -37,7 +37,7 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "kwargs", "torch_init", "torch_kwargs", "variance"), CASES)
 def test_variance_matches_torch_formula(name, kwargs, torch_init, torch_kwargs, variance, rng):
-    w = getattr(dnp, name)(FAN_IN, FAN_OUT, rng, **kwargs)
+    w = getattr(dnp, name)(FAN_IN, FAN_OUT, rng=rng, **kwargs)
     theirs = torch_weight(torch_init, **torch_kwargs)
     assert w.shape == theirs.shape == (FAN_IN, FAN_OUT)
     assert w.var() == pytest.approx(variance, rel=0.02)
@@ -53,7 +53,7 @@ def test_variance_matches_torch_formula(name, kwargs, torch_init, torch_kwargs, 
 
 def test_wrong_fan_is_detected(rng):
     """The test above can fail: He with fan_out in place of fan_in has another variance."""
-    w = dnp.he_normal(FAN_IN, FAN_OUT, rng, mode="fan_out")
+    w = dnp.he_normal(FAN_IN, FAN_OUT, rng=rng, mode="fan_out")
     assert w.var() != pytest.approx(2 / FAN_IN, rel=0.02)
 
 
@@ -68,16 +68,34 @@ def test_calculate_gain_matches_torch(nonlinearity, param):
 
 
 def test_init_is_reproducible_and_validates(rng):
-    a = dnp.xavier_uniform(3, 4, np.random.default_rng(5))
-    b = dnp.xavier_uniform(3, 4, np.random.default_rng(5))
+    a = dnp.xavier_uniform(3, 4, rng=np.random.default_rng(5))
+    b = dnp.xavier_uniform(3, 4, rng=np.random.default_rng(5))
     np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="rng must be"):
-        dnp.he_normal(3, 4, 0)
+        dnp.he_normal(3, 4, rng=0)
     with pytest.raises(ValueError, match="fan_in must be"):
-        dnp.xavier_normal(0, 4, rng)
+        dnp.xavier_normal(0, 4, rng=rng)
     with pytest.raises(ValueError, match="mode must be"):
-        dnp.he_uniform(3, 4, rng, mode="both")
+        dnp.he_uniform(3, 4, rng=rng, mode="both")
     with pytest.raises(ValueError, match="nonlinearity must be"):
         dnp.calculate_gain("swish")
     with pytest.raises(ValueError, match="gain must be"):
-        dnp.xavier_uniform(3, 4, rng, gain=-1.0)
+        dnp.xavier_uniform(3, 4, rng=rng, gain=-1.0)
+
+
+@pytest.mark.parametrize("name", ["xavier_uniform", "xavier_normal", "he_normal", "he_uniform"])
+def test_positional_rng_still_works_with_a_deprecation_warning(name):
+    init = getattr(dnp, name)
+    with pytest.warns(DeprecationWarning, match=f"{name}: pass rng="):
+        old = init(3, 4, np.random.default_rng(1))
+    np.testing.assert_array_equal(old, init(3, 4, rng=np.random.default_rng(1)))
+    with pytest.raises(TypeError):
+        init(3, 4, np.random.default_rng(1), 2.0)  # only rng may still come by position
+
+
+def test_rng_is_keyword_only_in_the_signature():
+    import inspect
+
+    for name in ["xavier_uniform", "xavier_normal", "he_normal", "he_uniform"]:
+        param = inspect.signature(getattr(dnp, name)).parameters["rng"]
+        assert param.kind is inspect.Parameter.KEYWORD_ONLY

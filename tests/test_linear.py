@@ -355,15 +355,15 @@ def test_sgd_on_one_example_at_a_time_approaches_the_least_squares_fit():
         ({"model": "ridge"}, "model must be one of"),
         ({"lr": 0.0}, "lr must be"),
         ({"lr": np.nan}, "lr must be"),
-        ({"epochs": 0}, "epochs must be a positive int"),
-        ({"epochs": 2.0}, "epochs must be a positive int"),
+        ({"epochs": 0}, "epochs must be an int >= 1"),
+        ({"epochs": 2.0}, "epochs must be an int >= 1"),
         ({"w0": np.zeros(3)}, r"w0 must have shape \(2,\)"),
         ({"b0": np.zeros(2)}, "b0 must be a 0-D"),
         ({"model": "softmax", "w0": np.zeros(2)}, "w0 must be a 2-D"),
-        ({"model": "softmax", "n_classes": 0}, "n_classes must be a positive int"),
+        ({"model": "softmax", "num_classes": 0}, "num_classes must be an int >= 1"),
         ({"model": "logistic", "y": np.arange(6.0)}, "y must hold binary labels"),
         ({"model": "softmax", "y": np.full(6, 0.5)}, "y must hold integer class labels"),
-        ({"y": np.zeros(5)}, r"y must have shape \(6,\)"),
+        ({"y": np.zeros(5)}, r"y must have shape \(N,\) with N = 6"),
         ({"X": np.full((6, 2), np.nan)}, "X contains NaN"),
         ({"X": np.zeros(6)}, "X must be a 2-D"),
     ],
@@ -383,9 +383,9 @@ def test_training_rejects_bad_input(kwargs, match, trainer):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"batch_size": 0}, "batch_size must be a positive int"),
-        ({"rng": 0}, "rng must be a np.random.Generator"),
-        ({"record_every": -1}, "record_every must be a positive int"),
+        ({"batch_size": 0}, "batch_size must be an int >= 1"),
+        ({"rng": 0}, "rng must be a numpy Generator"),
+        ({"record_every": -1}, "record_every must be an int >= 1"),
     ],
 )
 def test_minibatch_sgd_rejects_bad_arguments(kwargs, match):
@@ -397,7 +397,7 @@ def test_minibatch_sgd_rejects_bad_arguments(kwargs, match):
 @pytest.mark.parametrize(
     ("args", "kwargs", "match"),
     [
-        ((np.ones((4, 2)), np.ones(3)), {}, r"y must have shape \(4,\)"),
+        ((np.ones((4, 2)), np.ones(3)), {}, r"y must have shape \(N,\) with N = 4"),
         ((np.ones((4, 2)), np.ones(4)), {"l2": -1.0}, "l2 must be"),
         ((np.ones(4), np.ones(4)), {}, "X must be a 2-D"),
     ],
@@ -417,3 +417,40 @@ def test_linear_model_loss_rejects_mismatched_parameters():
         dnp.linear_model_loss(
             X, np.array([0, 1, 2, 3]), np.ones((2, 3)), np.ones(3), model="softmax"
         )
+
+
+def test_n_classes_still_works_with_a_deprecation_warning(rng):
+    X, y = rng.normal(size=(8, 2)), np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    new = dnp.gradient_descent(X, y, lr=0.1, epochs=2, model="softmax", num_classes=4)
+    with pytest.warns(DeprecationWarning, match="num_classes"):
+        old = dnp.gradient_descent(X, y, lr=0.1, epochs=2, model="softmax", n_classes=4)
+    assert new.w.shape == old.w.shape == (2, 4)
+    np.testing.assert_array_equal(new.w, old.w)
+    with pytest.warns(DeprecationWarning):
+        dnp.minibatch_sgd(
+            X, y, lr=0.1, epochs=1, batch_size=4, rng=rng, model="softmax", n_classes=3
+        )
+
+
+def test_public_helpers_check_shapes(rng):
+    W, b = dnp.as_linear_layer(np.ones(3), 0.5, 3)
+    assert W.shape == (3, 1) and b.shape == (1,)
+    W, b = dnp.as_linear_layer(np.ones((3, 4)), np.zeros(4), 3, "softmax")
+    assert W.shape == (3, 4) and b.shape == (4,)
+    with pytest.raises(ValueError, match="model must be one of"):
+        dnp.as_linear_layer(np.ones(3), 0.0, 3, "ridge")
+    w, b = dnp.linear_model_init(np.ones((4, 3)), np.array([0, 2, 1, 0]), "softmax")
+    assert w.shape == (3, 3) and b.shape == (3,)
+    w, b = dnp.linear_model_init(np.ones((4, 3), dtype=np.float32), np.zeros(4))
+    assert w.dtype == np.float32 and b == 0.0
+    np.testing.assert_allclose(dnp.hessian_eigenvalues(np.diag([3.0, 1.0])), [1.0, 3.0])
+
+
+def test_float32_stays_float32(rng):
+    X = rng.normal(size=(20, 3)).astype(np.float32)
+    y = rng.normal(size=20).astype(np.float32)
+    w, _ = dnp.linear_regression_closed_form(X, y, l2=0.1)
+    assert w.dtype == np.float32
+    assert dnp.mse_hessian(X).dtype == np.float32
+    Z, mean, std = dnp.standardize(X)
+    assert Z.dtype == mean.dtype == std.dtype == np.float32

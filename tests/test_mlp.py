@@ -34,7 +34,7 @@ def torch_logits(params, x, activation):
 
 @pytest.mark.parametrize("init", ["he", "xavier"])
 def test_init_shapes_and_scales(init):
-    params = dnp.mlp_init([400, 300, 10], np.random.default_rng(0), init=init)
+    params = dnp.mlp_init([400, 300, 10], rng=np.random.default_rng(0), init=init)
     assert [p.shape for p in params] == [(400, 300), (300,), (300, 10), (10,)]
     assert all(p.dtype == np.float64 for p in params)
     assert not params[1].any() and not params[3].any()
@@ -44,15 +44,15 @@ def test_init_shapes_and_scales(init):
 
 
 def test_init_is_reproducible_from_the_rng():
-    a = dnp.mlp_init([3, 4, 2], np.random.default_rng(7))
-    b = dnp.mlp_init([3, 4, 2], np.random.default_rng(7))
-    c = dnp.mlp_init([3, 4, 2], np.random.default_rng(8))
+    a = dnp.mlp_init([3, 4, 2], rng=np.random.default_rng(7))
+    b = dnp.mlp_init([3, 4, 2], rng=np.random.default_rng(7))
+    c = dnp.mlp_init([3, 4, 2], rng=np.random.default_rng(8))
     assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
     assert not np.array_equal(a[0], c[0])
 
 
 def test_forward_is_the_composition_of_the_layers(rng):
-    params = dnp.mlp_init([5, 4, 3, 2], rng)
+    params = dnp.mlp_init([5, 4, 3, 2], rng=rng)
     params[1] += 0.1
     x = rng.normal(size=(6, 5))
     logits, cache = dnp.mlp_forward(params, x, "tanh")
@@ -64,7 +64,7 @@ def test_forward_is_the_composition_of_the_layers(rng):
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_backward_matches_numerical_gradients(rng, activation):
-    params = dnp.mlp_init([4, 5, 3, 3], rng)
+    params = dnp.mlp_init([4, 5, 3, 3], rng=rng)
     params = [p + rng.normal(scale=0.1, size=p.shape) for p in params]  # nonzero biases
     x, dout = rng.normal(size=(7, 4)), rng.normal(size=(7, 3))
     _, cache = dnp.mlp_forward(params, x, activation)
@@ -90,7 +90,7 @@ def test_backward_matches_numerical_gradients(rng, activation):
 )
 def test_forward_and_backward_equal_torch_float64(sizes, n, activation, seed):
     rng = np.random.default_rng(seed)
-    params = [p + rng.normal(scale=0.1, size=p.shape) for p in dnp.mlp_init(sizes, rng)]
+    params = [p + rng.normal(scale=0.1, size=p.shape) for p in dnp.mlp_init(sizes, rng=rng)]
     x, dout = rng.normal(size=(n, sizes[0])), rng.normal(size=(n, sizes[-1]))
     logits, cache = dnp.mlp_forward(params, x, activation)
     grads = dnp.mlp_backward(dout, cache)
@@ -104,7 +104,7 @@ def test_forward_and_backward_equal_torch_float64(sizes, n, activation, seed):
 
 def test_full_batch_training_equals_torch_sgd_step_for_step(rng):
     x, y = rng.normal(size=(20, 3)), rng.integers(0, 4, size=20)
-    params = dnp.mlp_init([3, 8, 4], rng)
+    params = dnp.mlp_init([3, 8, 4], rng=rng)
     fit = dnp.mlp_train(params, x, y, epochs=5, lr=0.3, batch_size=20, rng=rng, progress=False)
     tparams = [torch.tensor(p, requires_grad=True) for p in params]
     opt = torch.optim.SGD(tparams, lr=0.3)
@@ -125,7 +125,7 @@ def test_full_batch_training_equals_torch_sgd_step_for_step(rng):
 def test_training_learns_blobs_and_leaves_the_input_params_alone():
     X, y = data.blobs(n=300, centers=((-2, 0), (2, 0), (0, 2.5)), seed=0, labels="int")
     rng = np.random.default_rng(0)
-    params = dnp.mlp_init([2, 16, 3], rng)
+    params = dnp.mlp_init([2, 16, 3], rng=rng)
     before = [p.copy() for p in params]
     fit = dnp.mlp_train(
         params,
@@ -168,7 +168,7 @@ def test_training_runs_blas_on_one_thread_and_restores_the_setting(monkeypatch):
     if not before:
         pytest.skip("threadpoolctl finds no BLAS library in this process")
     X, y = data.blobs(n=40, seed=2, labels="int")
-    params = dnp.mlp_init([2, 3, 2], np.random.default_rng(0))
+    params = dnp.mlp_init([2, 3, 2], rng=np.random.default_rng(0))
     dnp.mlp_train(params, X, y, epochs=1, lr=0.1, rng=np.random.default_rng(0), progress=False)
     assert during and all(threads == [1] * len(before) for threads in during)
     assert blas_threads() == before
@@ -178,7 +178,7 @@ def test_training_is_reproducible_and_without_validation_leaves_val_lists_empty(
     X, y = data.blobs(n=60, seed=1, labels="int")
     runs = [
         dnp.mlp_train(
-            dnp.mlp_init([2, 4, 2], np.random.default_rng(3)),
+            dnp.mlp_init([2, 4, 2], rng=np.random.default_rng(3)),
             X,
             y,
             epochs=3,
@@ -195,7 +195,7 @@ def test_training_is_reproducible_and_without_validation_leaves_val_lists_empty(
 @pytest.mark.filterwarnings("ignore:overflow encountered")
 def test_divergence_raises_floating_point_error(rng):
     x, y = rng.normal(size=(32, 4)) * 1e3, rng.integers(0, 3, size=32)
-    params = dnp.mlp_init([4, 64, 64, 3], rng)
+    params = dnp.mlp_init([4, 64, 64, 3], rng=rng)
     with pytest.raises(FloatingPointError, match="epoch"):
         dnp.mlp_train(params, x, y, epochs=50, lr=1e12, rng=rng, progress=False)
 
@@ -203,10 +203,10 @@ def test_divergence_raises_floating_point_error(rng):
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda p, x, y, r: dnp.mlp_init([3], r), "sizes"),
-        (lambda p, x, y, r: dnp.mlp_init([3, 0], r), "sizes"),
-        (lambda p, x, y, r: dnp.mlp_init([3, 2], 0), "rng"),
-        (lambda p, x, y, r: dnp.mlp_init([3, 2], r, init="lecun"), "init"),
+        (lambda p, x, y, r: dnp.mlp_init([3], rng=r), "sizes"),
+        (lambda p, x, y, r: dnp.mlp_init([3, 0], rng=r), "sizes"),
+        (lambda p, x, y, r: dnp.mlp_init([3, 2], rng=0), "rng"),
+        (lambda p, x, y, r: dnp.mlp_init([3, 2], rng=r, init="lecun"), "init"),
         (lambda p, x, y, r: dnp.mlp_forward(p, x[:, :2]), r"x must have shape \(N, 3\)"),
         (lambda p, x, y, r: dnp.mlp_forward(p[:3], x), "params"),
         (lambda p, x, y, r: dnp.mlp_forward([p[0], p[1], p[0], p[3]], x), "w2 must have shape"),
@@ -229,7 +229,7 @@ def test_divergence_raises_floating_point_error(rng):
 )
 def test_bad_input_raises_value_error(call, match):
     r = np.random.default_rng(0)
-    params = dnp.mlp_init([3, 4, 2], r)
+    params = dnp.mlp_init([3, 4, 2], rng=r)
     x, y = r.normal(size=(4, 3)), np.array([0, 1, 1, 0])
     with pytest.raises(ValueError, match=match):
         call(params, x, y, r)

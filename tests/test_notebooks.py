@@ -20,8 +20,22 @@ def load(path):
 
 
 def bib_keys() -> set[str]:
-    text = (CHAPTERS / "references.bib").read_text(encoding="utf-8")
+    """Keys of chapters/references.bib and of every chapter's chapters/bib/*.bib."""
+    files = [CHAPTERS / "references.bib", *sorted((CHAPTERS / "bib").glob("*.bib"))]
+    text = "\n".join(p.read_text(encoding="utf-8") for p in files)
     return set(re.findall(r"^@\w+\{([^,\s]+),", text, flags=re.MULTILINE))
+
+
+def test_no_bib_key_is_defined_twice():
+    files = [CHAPTERS / "references.bib", *sorted((CHAPTERS / "bib").glob("*.bib"))]
+    seen: dict[str, str] = {}
+    twice = []
+    for path in files:
+        for key in re.findall(r"^@\w+\{([^,\s]+),", path.read_text(encoding="utf-8"), re.M):
+            if key.lower() in seen:
+                twice.append(f"{key} ({seen[key.lower()]} and {path.name})")
+            seen[key.lower()] = path.name
+    assert not twice, f"bib keys defined twice: {twice}"
 
 
 def cited_keys(text: str) -> set[str]:
@@ -135,3 +149,18 @@ def test_exercise_convention(path):
         assert cmeta.get("solution") is False and cmeta.get("points", 0) > 0
         assert cmeta["grade_id"] == meta["grade_id"] + "-check"
         assert cmeta.get("schema_version") == 3
+
+
+def test_readme_lists_exactly_the_chapters_of_the_toc():
+    """The README says what the book contains: the titles of the chapters in _toc.yml, in order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- chapters:")[1].split("<!-- end chapters -->")[0]
+    listed = re.findall(r"^\d+\. (.+)$", block, flags=re.MULTILINE)
+    toc = re.findall(r"file: (chapters/\w+)", (ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    titles = []
+    for entry in toc:
+        path = ROOT / f"{entry}.ipynb"
+        if path.exists():
+            first = load(path).cells[0].source
+            titles.append(re.search(r"^# (.+)$", first, flags=re.MULTILINE).group(1).strip())
+    assert listed == titles

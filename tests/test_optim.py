@@ -371,7 +371,7 @@ def test_proximal_step_is_the_prox_of_the_l1_penalty(rng):
 
     trials = u + 0.05 * rng.normal(size=(2000, 6))
     assert np.all(objective(trials) >= objective(u))
-    with pytest.raises(ValueError, match="grad must have the shape"):
+    with pytest.raises(ValueError, match=r"grad must have shape \(6,\)"):
         dnp.proximal_l1_step(w, g[:5], lr, lam)
 
 
@@ -452,3 +452,19 @@ def test_trajectory_stops_when_it_diverges():
     path = dnp.trajectory(dnp.rosenbrock_grad, [-1.5, 2.0], dnp.SGD, steps=200, lr=0.01)
     assert 1 < len(path) < 201
     assert np.all(np.isfinite(path))
+
+
+def test_check_hyperparameters_returns_values_in_order_and_knows_torch_names():
+    lr, betas, nesterov = dnp.check_hyperparameters(lr=0.1, betas=(0.9, 0.99), nesterov=False)
+    assert (lr, betas, nesterov) == (0.1, (0.9, 0.99), False)
+    with pytest.raises(TypeError, match="does not know"):
+        dnp.check_hyperparameters(learning_rate=0.1)
+    with pytest.raises(ValueError, match="pct_start \\* total_steps must exceed 1"):
+        dnp.one_cycle_lr(0, 0.1, total_steps=3, pct_start=0.3)
+
+
+def test_optimizer_state_keeps_the_parameter_dtype():
+    p = np.ones(3, dtype=np.float32)
+    opt = dnp.Adam([p], lr=0.1)
+    opt.step([np.ones(3, dtype=np.float32)])
+    assert p.dtype == opt.m[0].dtype == opt.v[0].dtype == np.float32

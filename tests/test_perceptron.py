@@ -171,13 +171,13 @@ def test_train_starts_from_given_weights():
         (np.ones(3), np.ones(3), {}, "X must be a 2-D"),
         (np.ones((3, 2)), np.array([0, 1, 2]), {}, "labels -1/\\+1"),
         (np.ones((3, 2)), np.array([-1, 0, 1]), {}, "labels -1/\\+1"),
-        (np.ones((3, 2)), np.ones(4), {}, "one label per row"),
+        (np.ones((3, 2)), np.ones(4), {}, r"y must have shape \(N,\) with N = 3"),
         (np.array([[1.0, np.nan]]), np.ones(1), {}, "X contains NaN"),
         (np.ones((3, 2)), np.ones(3), {"epochs": 0}, "epochs"),
         (np.ones((3, 2)), np.ones(3), {"epochs": 2.5}, "epochs"),
         (np.ones((3, 2)), np.ones(3), {"lr": -1}, "lr"),
         (np.ones((3, 2)), np.ones(3), {"shuffle": True}, "rng"),
-        (np.ones((3, 2)), np.ones(3), {"w0": np.ones(3)}, "w must"),
+        (np.ones((3, 2)), np.ones(3), {"w0": np.ones(3)}, "w0 must"),
     ],
 )
 def test_train_rejects_bad_input(X, y, kwargs, match):
@@ -200,7 +200,7 @@ def test_margin_and_bound_on_a_known_example():
 def test_bound_rejects_non_separators():
     with pytest.raises(ValueError, match="does not separate"):
         dnp.novikoff_bound(INPUTS, XOR_PM1, np.array([1.0, 1.0]), -0.5)
-    with pytest.raises(ValueError, match="all zero"):
+    with pytest.raises(ValueError, match=r"the norm of \(w, b\) must be"):
         dnp.geometric_margin(INPUTS, XOR_PM1, np.zeros(2), 0.0)
 
 
@@ -221,3 +221,18 @@ def test_threshold_network_computes_xor():
 def test_threshold_network_rejects_bad_shapes(W1, b1, w2, match):
     with pytest.raises(ValueError, match=match):
         dnp.threshold_network(INPUTS, W1, b1, w2, 0.0)
+
+
+def test_as_pm1_labels_maps_and_rejects():
+    np.testing.assert_array_equal(dnp.as_pm1_labels("y", [0, 1, 1]), [-1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(dnp.as_pm1_labels("y", np.array([-1, 1])), [-1.0, 1.0])
+    assert dnp.as_pm1_labels("y", np.array([0.0, 1.0], dtype=np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match="labels -1/\\+1"):
+        dnp.as_pm1_labels("y", [-1, 0, 1])
+
+
+def test_float32_inputs_are_accepted():
+    X = INPUTS.astype(np.float32)
+    w = np.array([1.0, 1.0], dtype=np.float32)
+    assert dnp.perceptron_predict(X, w, np.float32(-1.5)).tolist() == [-1, -1, -1, 1]
+    assert dnp.geometric_margin(X, [-1, -1, -1, 1], w, -1.5) > 0

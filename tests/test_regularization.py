@@ -83,11 +83,11 @@ def test_dropout_same_seed_same_mask_and_no_mutation(rng):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"p": 1.5}, "p must be in"),
-        ({"p": -0.1}, "p must be in"),
+        ({"p": 1.5}, "p must lie in"),
+        ({"p": -0.1}, "p must lie in"),
         ({"p": float("nan")}, "p must be a finite"),
         ({"training": "yes"}, "training must be True or False"),
-        ({"rng": 0}, "rng must be a np.random.Generator"),
+        ({"rng": 0}, "rng must be a numpy Generator"),
         ({"x": [1.0, float("nan")]}, "x contains NaN"),
     ],
 )
@@ -101,7 +101,7 @@ def test_dropout_rejects_bad_input(kwargs, match):
 
 def test_dropout_backward_rejects_wrong_cache_and_shape(rng):
     _, cache = dnp.dropout_forward(np.ones((2, 3)), 0.5, training=True, rng=rng)
-    with pytest.raises(ValueError, match=r"dout must have the shape of the forward output"):
+    with pytest.raises(ValueError, match=r"dout must have shape"):
         dnp.dropout_backward(np.ones((3, 2)), cache)
     with pytest.raises(ValueError, match="cache must be the DropoutCache"):
         dnp.dropout_backward(np.ones((2, 3)), ("not", "a cache"))
@@ -220,14 +220,14 @@ def test_batchnorm_does_not_mutate_its_inputs(rng):
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"x": np.ones(3)}, r"x must have shape \(N, C\)"),
-        ({"x": np.ones((1, 2))}, "more than 1 value per channel in training"),
-        ({"gamma": np.ones(3)}, r"gamma must have shape \(2,\)"),
+        ({"x": np.ones(3)}, r"x must be an array of at least 2 dimensions of shape \(N, C, "),
+        ({"x": np.ones((1, 2))}, "values per channel in training .* must be an int >= 2"),
+        ({"gamma": np.ones(3)}, r"gamma must have shape \(C,\) with C = 2"),
         ({"beta": np.ones((2, 1))}, "beta must be a 1-D array"),
-        ({"running_mean": np.ones(1)}, r"running_mean must have shape \(2,\)"),
+        ({"running_mean": np.ones(1)}, r"running_mean must have shape \(C,\) with C = 2"),
         ({"running_var": -np.ones(2)}, "running_var must be >= 0"),
-        ({"momentum": 1.5}, r"momentum must be in \[0, 1\]"),
-        ({"eps": 0.0}, "eps must be > 0"),
+        ({"momentum": 1.5}, r"momentum must lie in \[0, 1\]"),
+        ({"eps": 0.0}, "eps must be a finite number > 0"),
         ({"training": 1}, "training must be True or False"),
         ({"x": np.array([[1.0, np.nan], [0.0, 1.0]])}, "x contains NaN"),
     ],
@@ -250,7 +250,7 @@ def test_batchnorm_backward_rejects_wrong_dout_and_cache(rng):
     *_, cache = dnp.batchnorm_forward(
         rng.normal(size=(4, 2)), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), training=True
     )
-    with pytest.raises(ValueError, match="dout must have the shape"):
+    with pytest.raises(ValueError, match="dout must have shape"):
         dnp.batchnorm_backward(np.ones((2, 4)), cache)
     with pytest.raises(ValueError, match="cache must be the BatchNormCache"):
         dnp.batchnorm_backward(np.ones((4, 2)), None)

@@ -41,3 +41,41 @@ def test_keeps_the_cdn_without_the_package(monkeypatch):
     config = types.SimpleNamespace(mathjax_path="cdn")
     sphinxext._configure(app, config)
     assert config.mathjax_path == "cdn"
+
+
+def test_chapter_bib_files_and_glossary_fragments_are_found(tmp_path):
+    (tmp_path / "chapters" / "bib").mkdir(parents=True)
+    (tmp_path / "chapters" / "glossary").mkdir()
+    for name in ("rnn", "attention"):
+        (tmp_path / "chapters" / "bib" / f"{name}.bib").write_text("")
+        (tmp_path / "chapters" / "glossary" / f"{name}.md").write_text(
+            f"```{{glossary}}\n{name}\n  x\n```\n"
+        )
+    assert sphinxext.chapter_bibfiles(tmp_path) == [
+        "chapters/bib/attention.bib",
+        "chapters/bib/rnn.bib",
+    ]
+    app = types.SimpleNamespace(confdir=str(tmp_path))
+    config = types.SimpleNamespace(bibtex_bibfiles=["chapters/references.bib"])
+    sphinxext._add_bibfiles(app, config)
+    assert config.bibtex_bibfiles[1:] == ["chapters/bib/attention.bib", "chapters/bib/rnn.bib"]
+    noted = []
+    app.env = types.SimpleNamespace(note_dependency=noted.append)
+    source = ["# Glossary\n"]
+    sphinxext._append_glossary(app, "chapters/glossary", source)
+    assert source[0].index("attention") < source[0].index("rnn") and len(noted) == 2
+    other = ["# Other\n"]
+    sphinxext._append_glossary(app, "chapters/cnn", other)
+    assert other == ["# Other\n"]
+
+
+def test_identical_scripts_are_kept_once():
+    from sphinx.builders.html._assets import _JavaScript
+
+    thebe = _JavaScript("", body="const THEBE_JS_URL = 'x'")
+    context = {
+        "script_files": [_JavaScript("a.js"), thebe, _JavaScript("", body="const T = 1"), thebe]
+    }
+    sphinxext._dedupe_scripts(None, "page", "page.html", context, None)
+    bodies = [js.attributes.get("body") for js in context["script_files"]]
+    assert bodies == [None, "const THEBE_JS_URL = 'x'", "const T = 1"]

@@ -8,7 +8,8 @@ import pytest
 import dlbook.numpy as dnp
 from dlbook import widgets
 from dlbook.numpy.mlp import ACTIVATIONS
-from dlbook.widgets import _activation_curves, _draw_activation
+from dlbook.widgets import backprop
+from dlbook.widgets.backprop import _activation_curves, _draw_activation
 
 pytest.importorskip("ipywidgets")
 
@@ -20,13 +21,24 @@ def test_gallery_bundle_has_widget_png_and_note():
     assert f"one of {len(ACTIVATIONS)} activations" in bundle["text/plain"]
 
 
-def test_gallery_dropdown_offers_every_activation_and_redraws():
+def test_gallery_dropdown_offers_every_activation_and_redraws(monkeypatch):
     explorer = widgets.activation_gallery("tanh")
     choice, out = explorer.widget.children
     assert list(choice.options) == list(ACTIVATIONS) and choice.value == "tanh"
-    for name in ACTIVATIONS:
-        choice.value = name  # each redraw runs the layer's forward and backward
-    assert choice.value == ACTIVATIONS[-1]
+    drawn = []
+    original = backprop._draw_activation
+
+    def spy(ax, name, x):
+        ax = original(ax, name, x)  # runs the layer's forward and backward
+        drawn.append((name, ax.get_title()))
+        return ax
+
+    monkeypatch.setattr(backprop, "_draw_activation", spy)
+    others = [name for name in ACTIVATIONS if name != "tanh"]
+    for name in others:
+        choice.value = name
+    assert [name for name, _ in drawn] == others
+    assert all(title.startswith(f"{name} (max f'") for name, title in drawn)
 
 
 def test_curves_come_from_the_layers():

@@ -1,32 +1,10 @@
 """The NumPy reference implementations: every forward and backward written out.
 
 Import as ``import dlbook.numpy as dnp``. This package never imports torch. Each topic module
-lists its public names in its own ``__all__``; they are all re-exported here, so a name added
-to a module needs no second list.
+lists its public names in its own ``__all__``; every module's names are re-exported here, so a
+chapter that adds a module edits nothing in this file.
 """
 
-from dlbook.numpy import (
-    autograd,
-    conv,
-    gradcheck,
-    init,
-    layers,
-    linear,
-    losses,
-    mlp,
-    optim,
-    perceptron,
-)
-from dlbook.numpy.autograd import *  # noqa: F403
-from dlbook.numpy.conv import *  # noqa: F403
-from dlbook.numpy.gradcheck import *  # noqa: F403
-from dlbook.numpy.init import *  # noqa: F403
-from dlbook.numpy.layers import *  # noqa: F403
-from dlbook.numpy.linear import *  # noqa: F403
-from dlbook.numpy.losses import *  # noqa: F403
-from dlbook.numpy.mlp import *  # noqa: F403
-from dlbook.numpy.optim import *  # noqa: F403
-from dlbook.numpy.perceptron import *  # noqa: F403
+from dlbook._reexport import reexport
 
-_MODULES = (autograd, conv, gradcheck, init, layers, linear, losses, mlp, optim, perceptron)
-__all__ = sorted({name for module in _MODULES for name in module.__all__})
+__all__ = reexport(__name__, __path__, globals())

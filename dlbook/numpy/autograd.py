@@ -11,42 +11,29 @@ matplotlib is imported only when `draw_graph` is called.
 """
 
 import math
-import numbers
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Value", "draw_graph", "topological_order"]
+from dlbook.checks import check_number
+
+__all__ = ["Value", "check_node", "draw_graph", "topological_order"]
 
 
-def _number(name: str, x: object) -> float:
-    """x as a finite float, or ValueError naming `name` (bools, strings, NaN, inf are refused)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise ValueError(f"{name} must be a real number (int or float); got {type(x).__name__}")
-    try:
-        v = float(x)
-    except OverflowError as err:  # an int too large for a float
-        raise ValueError(f"{name} is too large for a float64; got {x}") from err
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number; got {v}")
-    return v
+def check_node(name: str, x: object) -> None:
+    """Raise ValueError unless x is a `Value` (a node of a computation graph).
 
-
-def _no_rule() -> None:
-    """The backward step of an input: it has no inputs of its own to pass gradients to."""
-
-
-def _check_node(name: str, x: object) -> None:
-    # Checked by attributes rather than isinstance, so that a copy of the class (the book's
-    # cells define one) works with the functions here too.
+    Checked by attributes rather than isinstance, so that a copy of the class (the book's cells
+    define one) works with the functions here too.
+    """
     if not all(hasattr(x, a) for a in ("data", "grad", "label", "_parents", "_op")):
         raise ValueError(f"{name} must be a Value; got {type(x).__name__}")
 
 
 def topological_order(root: "Value") -> "list[Value]":
     """Every node of the graph that computed `root`, each after all of its inputs; root last."""
-    _check_node("root", root)
+    check_node("root", root)
     order: list = []
     seen: set = set()
     stack = [(root, False)]  # (node, inputs already pushed): a depth-first search without recursion
@@ -71,12 +58,12 @@ class Value:
     """
 
     def __init__(self, data: float, label: str = "", *, _parents: tuple = (), _op: str = ""):
-        self.data = _number(f"the result of {_op!r}" if _op else "data", data)
+        self.data = check_number(f"the result of {_op!r}" if _op else "data", data)
         self.grad = 0.0
         self.label = str(label)
         self._parents = tuple(_parents)
         self._op = _op
-        self._backward = _no_rule
+        self._backward = lambda: None  # an input has no inputs to pass gradients to
 
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
@@ -87,7 +74,7 @@ class Value:
     def _lift(other: object) -> "Value":
         if isinstance(other, Value):
             return other
-        return Value(_number("other operand", other), label="const")
+        return Value(check_number("other operand", other), label="const")
 
     def __add__(self, other: object) -> "Value":
         other = Value._lift(other)
@@ -114,7 +101,7 @@ class Value:
         return out
 
     def __pow__(self, exponent: object) -> "Value":
-        p = _number("exponent (a constant; Value ** Value is not supported)", exponent)
+        p = check_number("exponent (a constant; Value ** Value is not supported)", exponent)
         if self.data < 0 and p != int(p):
             raise ValueError(f"a negative base {self.data} has no real power {p}")
         out = Value(self.data**p, _parents=(self,), _op=f"**{p:g}")

@@ -13,7 +13,7 @@ OH = (H + 2 * padding - KH) // stride + 1 rows, and OW columns likewise.
 
 im2col copies every receptive field into a row of a matrix, so the convolution becomes one
 matrix product; col2im adds the rows back into image positions, which is the backward pass of
-that copy. Arrays of float32 stay float32 (for speed); anything else is computed in float64.
+that copy. float32 inputs give float32 outputs and gradients; float64 give float64.
 Inputs with NaN or inf raise `ValueError`. Never imports torch.
 """
 
@@ -24,7 +24,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dlbook._validate import as_float_array, check_int
+from dlbook.checks import (
+    as_float_array,
+    check_cache,
+    check_int,
+    check_rng,
+    keyword_only,
+    shapes,
+)
 from dlbook.numpy.layers import (
     linear_backward,
     linear_forward,
@@ -33,54 +40,33 @@ from dlbook.numpy.layers import (
 )
 
 __all__ = [
+    "KERNELS",
     "Conv2dCache",
     "LeNetCache",
+    "MaxPool2dCache",
     "Pool2dCache",
+    "apply_kernel",
+    "as_kernel",
     "avgpool2d_backward",
     "avgpool2d_forward",
     "col2im",
     "conv2d_backward",
     "conv2d_forward",
     "conv_output_size",
+    "fold_patches",
     "im2col",
     "lenet_backward",
     "lenet_forward",
     "lenet_init",
     "maxpool2d_backward",
     "maxpool2d_forward",
+    "patch_view",
+    "pool_output_shape",
 ]
 
 
 # ---------------------------------------------------------------------------------------------
-# Checks
-
-
-def _float_dtype(*arrays: np.ndarray) -> type:
-    """float32 when every array is float32, else float64."""
-    return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
-
-
-def _as_array(name: str, x: object, dims: tuple[str, ...], dtype: type | None = None) -> np.ndarray:
-    """x as a finite float array with len(dims) axes; float32 is kept unless `dtype` says."""
-    arr = np.asarray(x)
-    if dtype is None:
-        dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    return as_float_array(name, arr, shape=dims, dtype=dtype)
-
-
-def _check_geometry(
-    x_shape: tuple[int, ...], kh: int, kw: int, stride: object, padding: object
-) -> tuple[int, int, int, int]:
-    """Validate stride and padding against the input; return (stride, padding, OH, OW)."""
-    stride = check_int("stride", stride, minimum=1)
-    padding = check_int("padding", padding, minimum=0)
-    h, w = x_shape[2] + 2 * padding, x_shape[3] + 2 * padding
-    if kh > h or kw > w:
-        raise ValueError(
-            f"kernel ({kh}, {kw}) is larger than the padded input ({h}, {w}) "
-            f"(x has shape {tuple(x_shape)}, padding={padding})"
-        )
-    return stride, padding, (h - kh) // stride + 1, (w - kw) // stride + 1
+# Output sizes
 
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
@@ -99,33 +85,41 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) 
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def _check_cache(cache: object, kind: type) -> None:
-    if not isinstance(cache, kind):
-        raise ValueError(
-            f"cache must be the {kind.__name__} returned by the forward pass; "
-            f"got {type(cache).__name__}"
-        )
+def pool_output_shape(
+    x_shape: tuple[int, ...], kernel_size: int, stride: int, padding: int
+) -> tuple[int, int]:
+    """(OH, OW) of a pooling window over x (N, C, H, W); padding at most kernel_size // 2.
 
-
-def _check_dout(dout: object, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    dout = as_float_array("dout", dout, dtype=dtype)
-    if dout.shape != shape:
+    Raises ValueError, as torch does, when the padding exceeds half the window, so that no
+    window could lie entirely in the padding.
+    """
+    if 2 * check_int("padding", padding, minimum=0) > kernel_size:
         raise ValueError(
-            f"dout must have the shape of the forward output {shape}; got {dout.shape}"
+            f"padding must be at most half the kernel size (as in torch); got padding={padding} "
+            f"for kernel_size={kernel_size}"
         )
-    return dout
+    h, w = x_shape[2:]
+    return (
+        conv_output_size(h, kernel_size, stride, padding),
+        conv_output_size(w, kernel_size, stride, padding),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # im2col and col2im
 
 
-def _windows(xpad: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
-    """A read-only view (N, C, OH, OW, KH, KW) of every receptive field of xpad; no copy."""
+def patch_view(xpad: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+    """A read-only view (N, C, OH, OW, KH, KW) of every receptive field of xpad; no copy.
+
+    xpad is an already padded (N, C, H, W) array. Book: {ref}`sec-cnn-im2col`.
+    """
     return sliding_window_view(xpad, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
 
 
-def _fold(patches: np.ndarray, x_shape: tuple[int, ...], stride: int, padding: int) -> np.ndarray:
+def fold_patches(
+    patches: np.ndarray, x_shape: tuple[int, ...], stride: int, padding: int
+) -> np.ndarray:
     """Add patches (N, C, OH, OW, KH, KW) back into an image (N, C, H, W), summing overlaps.
 
     One strided slice per kernel offset (p, q): patch element (p, q) of output position (i, j)
@@ -142,14 +136,7 @@ def _fold(patches: np.ndarray, x_shape: tuple[int, ...], stride: int, padding: i
     return out[:, :, padding : padding + h, padding : padding + w]
 
 
-def _im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
-    n, c, h, w = x.shape
-    oh, ow = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
-    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    # (N, C, OH, OW, KH, KW) -> (N, OH, OW, C, KH, KW): one row per output position
-    return _windows(xpad, kh, kw, stride).transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, -1)
-
-
+@shapes(x="N C H W", kh="int", kw="int", stride="int", padding="int >= 0")
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Every receptive field of x (N, C, H, W) as a row: a matrix (N * OH * OW, C * KH * KW).
 
@@ -157,10 +144,11 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -
     of image n sees, flattened in (c, p, q) order, the order of w.reshape(F, -1).
     Book: {ref}`sec-cnn-im2col`.
     """
-    x = _as_array("x", x, ("N", "C", "H", "W"))
-    kh, kw = check_int("kh", kh), check_int("kw", kw)
-    stride, padding, _, _ = _check_geometry(x.shape, kh, kw, stride, padding)
-    return _im2col(x, kh, kw, stride, padding)
+    n, c, h, w = x.shape
+    oh, ow = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    # (N, C, OH, OW, KH, KW) -> (N, OH, OW, C, KH, KW): one row per output position
+    return patch_view(xpad, kh, kw, stride).transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, -1)
 
 
 def col2im(
@@ -181,10 +169,11 @@ def col2im(
         raise ValueError(f"x_shape must be (N, C, H, W); got {tuple(x_shape)}")
     n, c, h, w = (check_int("x_shape", d) for d in x_shape)
     kh, kw = check_int("kh", kh), check_int("kw", kw)
-    stride, padding, oh, ow = _check_geometry((n, c, h, w), kh, kw, stride, padding)
-    cols = _as_array("cols", cols, (n * oh * ow, c * kh * kw))
+    stride, padding = check_int("stride", stride), check_int("padding", padding, minimum=0)
+    oh, ow = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    cols = as_float_array("cols", cols, shape=(n * oh * ow, c * kh * kw))
     patches = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-    return _fold(patches, (n, c, h, w), stride, padding)
+    return fold_patches(patches, (n, c, h, w), stride, padding)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +191,7 @@ class Conv2dCache(NamedTuple):
     padding: int
 
 
+@shapes(x="N C H W", w="F C KH KW", b="F", stride="int", padding="int >= 0")
 def conv2d_forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1, padding: int = 0
 ) -> tuple[np.ndarray, Conv2dCache]:
@@ -212,21 +202,11 @@ def conv2d_forward(
     product of im2col(x) (N * OH * OW, C * KH * KW) with w.reshape(F, -1).T.
     Book: {ref}`sec-cnn-im2col`.
     """
-    x = _as_array("x", x, ("N", "C", "H", "W"))
-    w = _as_array("w", w, ("F", "C", "KH", "KW"))
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"w must have shape (F, {x.shape[1]}, KH, KW) to match the {x.shape[1]} channels of "
-            f"x {x.shape}; got w {w.shape}"
-        )
-    b = _as_array("b", b, (w.shape[0],))
-    dtype = _float_dtype(x, w, b)
-    x, w, b = x.astype(dtype, copy=False), w.astype(dtype, copy=False), b.astype(dtype, copy=False)
-    f, _, kh, kw = w.shape
-    stride, padding, oh, ow = _check_geometry(x.shape, kh, kw, stride, padding)
-    cols = _im2col(x, kh, kw, stride, padding)
+    (n, _, h, width), (f, _, kh, kw) = x.shape, w.shape
+    oh, ow = conv_output_size(h, kh, stride, padding), conv_output_size(width, kw, stride, padding)
+    cols = im2col(x, kh, kw, stride, padding)
     out = cols @ w.reshape(f, -1).T + b  # (N * OH * OW, F): one dot product per position
-    out = out.reshape(x.shape[0], oh, ow, f).transpose(0, 3, 1, 2)
+    out = out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
     return np.ascontiguousarray(out), Conv2dCache(cols, w, x.shape, stride, padding)
 
 
@@ -238,26 +218,17 @@ def conv2d_backward(
     With out = cols @ W.T + b (W = w.reshape(F, -1)), the linear layer's rules give
     dW = dout.T @ cols, db = the sum of dout and dcols = dout @ W; then dx = col2im(dcols).
     """
-    _check_cache(cache, Conv2dCache)
-    cols, w, x_shape, stride, padding = cache
-    f, c, kh, kw = w.shape
-    n = x_shape[0]
-    oh, ow = _out_hw(x_shape, kh, kw, stride, padding)
-    dout = _check_dout(dout, (n, f, oh, ow), w.dtype)
+    cols, w, x_shape, stride, padding = check_cache(cache, Conv2dCache)
+    (f, c, kh, kw), (n, _, h, width) = w.shape, x_shape
+    oh, ow = conv_output_size(h, kh, stride, padding), conv_output_size(width, kw, stride, padding)
+    dout = as_float_array("dout", dout, shape=(n, f, oh, ow))
     dmat = dout.transpose(0, 2, 3, 1).reshape(n * oh * ow, f)  # rows match the rows of cols
     dw = (dmat.T @ cols).reshape(w.shape)
     db = dmat.sum(axis=0)
     dcols = dmat @ w.reshape(f, -1)
     # col2im: row (n, i, j) of dcols is the patch (C, KH, KW) that output (i, j) saw
     patches = dcols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-    return _fold(patches, x_shape, stride, padding), dw, db
-
-
-def _out_hw(
-    x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int
-) -> tuple[int, int]:
-    h, w = x_shape[2] + 2 * padding, x_shape[3] + 2 * padding
-    return (h - kh) // stride + 1, (w - kw) // stride + 1
+    return fold_patches(patches, x_shape, stride, padding), dw, db
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,32 +236,26 @@ def _out_hw(
 
 
 class Pool2dCache(NamedTuple):
-    """What the pooling backward passes need: the input shape, the window, and for max pooling
-    the position of each maximum inside its window, argmax (N, C, OH, OW) (None for average)."""
+    """What `avgpool2d_backward` needs: the input shape and the window."""
 
     x_shape: tuple[int, int, int, int]
     kernel_size: int
     stride: int
     padding: int
-    argmax: np.ndarray | None
-    dtype: type
 
 
-def _pool_args(
-    x: object, kernel_size: object, stride: object, padding: object
-) -> tuple[np.ndarray, int, int, int, int, int]:
-    x = _as_array("x", x, ("N", "C", "H", "W"))
-    k = check_int("kernel_size", kernel_size)
-    stride = k if stride is None else stride
-    stride, padding, oh, ow = _check_geometry(x.shape, k, k, stride, padding)
-    if 2 * padding > k:
-        raise ValueError(
-            f"padding must be at most half the kernel size (as in torch); got padding={padding} "
-            f"for kernel_size={k}"
-        )
-    return x, k, stride, padding, oh, ow
+class MaxPool2dCache(NamedTuple):
+    """What `maxpool2d_backward` needs: the input shape, the window, and the position of each
+    maximum inside its window, argmax (N, C, OH, OW)."""
+
+    x_shape: tuple[int, int, int, int]
+    kernel_size: int
+    stride: int
+    padding: int
+    argmax: np.ndarray
 
 
+@shapes(x="N C H W", kernel_size="int", stride="optional int", padding="int >= 0")
 def maxpool2d_forward(
     x: np.ndarray, kernel_size: int = 2, stride: int | None = 2, padding: int = 0
 ) -> tuple[np.ndarray, Pool2dCache]:
@@ -300,29 +265,27 @@ def maxpool2d_forward(
     equals it for the default 2 x 2 window. Padding counts as -inf, so it is never the maximum.
     Book: {ref}`sec-cnn-pooling`.
     """
-    x, k, stride, padding, oh, ow = _pool_args(x, kernel_size, stride, padding)
-    n, c = x.shape[:2]
+    k, stride = kernel_size, kernel_size if stride is None else stride
+    (n, c), (oh, ow) = x.shape[:2], pool_output_shape(x.shape, k, stride, padding)
     pad = ((0, 0), (0, 0), (padding, padding), (padding, padding))
     xpad = np.pad(x, pad, constant_values=-np.inf)
-    windows = _windows(xpad, k, k, stride).reshape(n, c, oh, ow, k * k)
+    windows = patch_view(xpad, k, k, stride).reshape(n, c, oh, ow, k * k)
     argmax = windows.argmax(axis=-1)  # the first maximum, as torch picks it
     out = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
-    return out, Pool2dCache(x.shape, k, stride, padding, argmax, x.dtype.type)
+    return out, MaxPool2dCache(x.shape, k, stride, padding, argmax)
 
 
 def maxpool2d_backward(dout: np.ndarray, cache: Pool2dCache) -> np.ndarray:
     """dx (N, C, H, W) given dout (N, C, OH, OW): each dout entry goes to the input position
     that was the maximum of its window (and nowhere else); overlapping windows add up."""
-    _check_cache(cache, Pool2dCache)
-    if cache.argmax is None:
-        raise ValueError("cache comes from avgpool2d_forward; use avgpool2d_backward")
-    x_shape, k, stride, padding, argmax, dtype = cache
-    dout = _check_dout(dout, argmax.shape, dtype)
+    x_shape, k, stride, padding, argmax = check_cache(cache, MaxPool2dCache)
+    dout = as_float_array("dout", dout, shape=argmax.shape)
     patches = np.zeros((*argmax.shape, k * k), dtype=dout.dtype)
     np.put_along_axis(patches, argmax[..., None], dout[..., None], axis=-1)
-    return _fold(patches.reshape(*argmax.shape, k, k), x_shape, stride, padding)
+    return fold_patches(patches.reshape(*argmax.shape, k, k), x_shape, stride, padding)
 
 
+@shapes(x="N C H W", kernel_size="int", stride="optional int", padding="int >= 0")
 def avgpool2d_forward(
     x: np.ndarray, kernel_size: int = 2, stride: int | None = 2, padding: int = 0
 ) -> tuple[np.ndarray, Pool2dCache]:
@@ -332,23 +295,58 @@ def avgpool2d_forward(
     every window is divided by kernel_size**2, as `torch.nn.functional.avg_pool2d` does by
     default (count_include_pad=True). Book: {ref}`sec-cnn-pooling`.
     """
-    x, k, stride, padding, oh, ow = _pool_args(x, kernel_size, stride, padding)
+    k, stride = kernel_size, kernel_size if stride is None else stride
+    pool_output_shape(x.shape, k, stride, padding)
     xpad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    out = _windows(xpad, k, k, stride).mean(axis=(-2, -1), dtype=x.dtype)
-    return out, Pool2dCache(x.shape, k, stride, padding, None, x.dtype.type)
+    out = patch_view(xpad, k, k, stride).mean(axis=(-2, -1), dtype=x.dtype)
+    return out, Pool2dCache(x.shape, k, stride, padding)
 
 
 def avgpool2d_backward(dout: np.ndarray, cache: Pool2dCache) -> np.ndarray:
     """dx (N, C, H, W) given dout (N, C, OH, OW): each window's input pixels get
     dout / kernel_size**2, since each contributed 1 / kernel_size**2 of the mean."""
-    _check_cache(cache, Pool2dCache)
-    if cache.argmax is not None:
-        raise ValueError("cache comes from maxpool2d_forward; use maxpool2d_backward")
-    x_shape, k, stride, padding, _, dtype = cache
-    oh, ow = _out_hw(x_shape, k, k, stride, padding)
-    dout = _check_dout(dout, (*x_shape[:2], oh, ow), dtype)
+    x_shape, k, stride, padding = check_cache(cache, Pool2dCache)
+    oh, ow = pool_output_shape(x_shape, k, stride, padding)
+    dout = as_float_array("dout", dout, shape=(*x_shape[:2], oh, ow))
     patches = np.broadcast_to((dout / (k * k))[..., None, None], (*dout.shape, k, k))
-    return _fold(patches, x_shape, stride, padding)
+    return fold_patches(patches, x_shape, stride, padding)
+
+
+# ---------------------------------------------------------------------------------------------
+# Classic hand-made 3x3 kernels. Book: {ref}`sec-cnn-playground`.
+
+# Named 3x3 filters: what a convolution computes before any learning.
+KERNELS: dict[str, np.ndarray] = {
+    "identity": np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
+    "blur": np.full((3, 3), 1.0 / 9.0),
+    "sharpen": np.array([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]),
+    "sobel_x": np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]),
+    "sobel_y": np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]),
+    "laplacian": np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),
+}
+
+
+def as_kernel(kernel: object) -> np.ndarray:
+    """A (3, 3) float kernel from a name in `KERNELS` or a (3, 3) array; ValueError otherwise."""
+    if isinstance(kernel, str):
+        if kernel not in KERNELS:
+            raise ValueError(
+                f"kernel must be one of {list(KERNELS)} or a 3x3 array; got {kernel!r}"
+            )
+        return KERNELS[kernel]
+    return as_float_array("kernel", kernel, shape=(3, 3))
+
+
+def apply_kernel(image: np.ndarray, kernel: object) -> np.ndarray:
+    """The 3x3 `kernel` (a name in KERNELS or a (3, 3) array) applied to image (H, W).
+
+    Computed by `dnp.conv2d_forward` with padding 1, so the output is (H, W) too: out[i, j] =
+    sum_pq kernel[p, q] * image[i + p - 1, j + q - 1] (a cross-correlation, as in torch).
+    """
+    image = as_float_array("image", image, shape=("H", "W"))
+    k = as_kernel(kernel)
+    out, _ = conv2d_forward(image[None, None], k[None, None], np.zeros(1), padding=1)
+    return out[0, 0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,7 +354,7 @@ def avgpool2d_backward(dout: np.ndarray, cache: Pool2dCache) -> np.ndarray:
 
 
 def lenet_init(
-    rng: np.random.Generator, *, in_channels: int = 1, num_classes: int = 10, image_size: int = 28
+    *, rng: np.random.Generator, in_channels: int = 1, num_classes: int = 10, image_size: int = 28
 ) -> list[np.ndarray]:
     """Parameters of the modernised LeNet-5 that `lenet_forward` runs, as a flat list
 
@@ -366,8 +364,7 @@ def lenet_init(
     the fully connected weights are stored (in, out), the transpose of torch's.
     Book: {ref}`sec-cnn-lenet-numpy`.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
+    check_rng(rng)
     c = check_int("in_channels", in_channels)
     k = check_int("num_classes", num_classes, minimum=2)
     size = check_int("image_size", image_size, minimum=12)
@@ -379,6 +376,9 @@ def lenet_init(
         out = shape[0] if len(shape) == 4 else shape[1]
         params += [rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape), np.zeros(out)]
     return params
+
+
+lenet_init = keyword_only("rng")(lenet_init)  # lenet_init(rng) was the first edition's call
 
 
 class LeNetCache(NamedTuple):
@@ -424,8 +424,7 @@ def lenet_backward(dlogits: np.ndarray, cache: LeNetCache) -> list[np.ndarray]:
 
     The forward pass run backwards: each layer's backward applied to the gradient from above.
     """
-    _check_cache(cache, LeNetCache)
-    c = list(cache.caches)
+    c = list(check_cache(cache, LeNetCache).caches)
     grads: list[np.ndarray] = []
     dh = dlogits
     for layer in range(3):  # linear 5, 4, 3 with the ReLUs between them

@@ -3,23 +3,25 @@
 Book: chapter "Optimization" (`chapters/optimization.ipynb`), section {ref}`sec-optim-init`.
 
 Every function returns a weight matrix of shape (fan_in, fan_out), the layout of
-`dlbook.numpy.linear_forward` (x @ w), drawn from `rng`. torch stores a linear layer's weight
-transposed, (fan_out, fan_in), but the variances are the same. Never imports torch.
+`dlbook.numpy.linear_forward` (x @ w), drawn from `rng`, which is keyword-only:
+``xavier_uniform(fan_in, fan_out, rng=rng)``. torch stores a linear layer's weight transposed,
+(fan_out, fan_in), but the variances are the same. Never imports torch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dlbook._validate import check_int, check_positive
+from dlbook.checks import keyword_only, shapes
 
-__all__ = ["calculate_gain", "he_normal", "he_uniform", "xavier_normal", "xavier_uniform"]
-
-
-def _check(fan_in: int, fan_out: int, rng: object) -> tuple[int, int]:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
-    return check_int("fan_in", fan_in), check_int("fan_out", fan_out)
+__all__ = [
+    "calculate_gain",
+    "he_normal",
+    "he_std",
+    "he_uniform",
+    "xavier_normal",
+    "xavier_uniform",
+]
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -43,44 +45,59 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     )
 
 
+@shapes(
+    fan_in="int",
+    fan_out="int",
+    a=">= 0",
+    mode="{fan_in, fan_out}",
+    nonlinearity="{relu, leaky_relu}",
+)
+def he_std(
+    fan_in: int,
+    fan_out: int,
+    *,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+) -> float:
+    """gain / sqrt(fan): the standard deviation of He et al.'s initialization.
+
+    gain = calculate_gain(nonlinearity, a) with `a` the negative slope of the leaky ReLU
+    (nonlinearity "relu" or "leaky_relu"); fan = fan_in (mode "fan_in") or fan_out ("fan_out").
+    """
+    gain = calculate_gain(nonlinearity, a)
+    return gain / np.sqrt(fan_in if mode == "fan_in" else fan_out)
+
+
+@shapes(fan_in="int", fan_out="int", rng="rng", gain="> 0")
 def xavier_uniform(
-    fan_in: int, fan_out: int, rng: np.random.Generator, *, gain: float = 1.0
+    fan_in: int, fan_out: int, *, rng: np.random.Generator, gain: float = 1.0
 ) -> np.ndarray:
     """Glorot and Bengio's initialization (2010), uniform: w ~ U(-a, a) of shape (fan_in, fan_out),
 
     a = gain * sqrt(6 / (fan_in + fan_out)), so Var(w) = gain^2 * 2 / (fan_in + fan_out), the
     compromise between keeping the forward (fan_in) and the backward (fan_out) variance.
     """
-    fan_in, fan_out = _check(fan_in, fan_out, rng)
-    bound = check_positive("gain", gain) * np.sqrt(6.0 / (fan_in + fan_out))
+    bound = gain * np.sqrt(6.0 / (fan_in + fan_out))  # Var(U(-a, a)) = a^2 / 3
     return rng.uniform(-bound, bound, size=(fan_in, fan_out))
 
 
+@shapes(fan_in="int", fan_out="int", rng="rng", gain="> 0")
 def xavier_normal(
-    fan_in: int, fan_out: int, rng: np.random.Generator, *, gain: float = 1.0
+    fan_in: int, fan_out: int, *, rng: np.random.Generator, gain: float = 1.0
 ) -> np.ndarray:
     """Glorot and Bengio's initialization, normal: w ~ N(0, s^2) of shape (fan_in, fan_out),
     s = gain * sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = _check(fan_in, fan_out, rng)
-    std = check_positive("gain", gain) * np.sqrt(2.0 / (fan_in + fan_out))
+    std = gain * np.sqrt(2.0 / (fan_in + fan_out))
     return rng.normal(0.0, std, size=(fan_in, fan_out))
 
 
-def _he_std(fan_in: int, fan_out: int, a: float, mode: str, nonlinearity: str) -> float:
-    """gain / sqrt(fan), the standard deviation of He et al.'s initialization."""
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out'; got {mode!r}")
-    if nonlinearity not in ("relu", "leaky_relu"):
-        raise ValueError(f"nonlinearity must be 'relu' or 'leaky_relu'; got {nonlinearity!r}")
-    gain = calculate_gain(nonlinearity, check_positive("a", a, allow_zero=True))
-    return gain / np.sqrt(fan_in if mode == "fan_in" else fan_out)
-
-
+@shapes(fan_in="int", fan_out="int", rng="rng")  # he_std checks a, mode and nonlinearity
 def he_normal(
     fan_in: int,
     fan_out: int,
-    rng: np.random.Generator,
     *,
+    rng: np.random.Generator,
     a: float = 0.0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
@@ -90,22 +107,29 @@ def he_normal(
     variance) or fan_out. `a` is the negative slope of the leaky ReLU (0: ReLU, s^2 = 2 / fan).
     torch.nn.init.kaiming_normal_'s arguments and defaults.
     """
-    fan_in, fan_out = _check(fan_in, fan_out, rng)
-    std = _he_std(fan_in, fan_out, a, mode, nonlinearity)
+    std = he_std(fan_in, fan_out, a=a, mode=mode, nonlinearity=nonlinearity)
     return rng.normal(0.0, std, size=(fan_in, fan_out))
 
 
+@shapes(fan_in="int", fan_out="int", rng="rng")  # he_std checks a, mode and nonlinearity
 def he_uniform(
     fan_in: int,
     fan_out: int,
-    rng: np.random.Generator,
     *,
+    rng: np.random.Generator,
     a: float = 0.0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
 ) -> np.ndarray:
     """He et al.'s initialization, uniform: w ~ U(-sqrt(3) s, sqrt(3) s), the same variance s^2
     as `he_normal`. torch.nn.init.kaiming_uniform_'s arguments and defaults."""
-    fan_in, fan_out = _check(fan_in, fan_out, rng)
-    bound = np.sqrt(3.0) * _he_std(fan_in, fan_out, a, mode, nonlinearity)
+    bound = np.sqrt(3.0) * he_std(fan_in, fan_out, a=a, mode=mode, nonlinearity=nonlinearity)
     return rng.uniform(-bound, bound, size=(fan_in, fan_out))
+
+
+# The earlier call form f(fan_in, fan_out, rng) still works, with a DeprecationWarning (wrapped
+# here rather than decorated, so that the source printed in the book is the function itself).
+xavier_uniform = keyword_only("rng")(xavier_uniform)
+xavier_normal = keyword_only("rng")(xavier_normal)
+he_normal = keyword_only("rng")(he_normal)
+he_uniform = keyword_only("rng")(he_uniform)

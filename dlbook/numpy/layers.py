@@ -10,8 +10,9 @@ are NamedTuples holding what the backward pass needs. The activations work eleme
 arrays of any shape. `softmax` and `log_softmax` return only their output; their backward
 functions take that output instead of a cache: ``softmax_backward(dout, out, axis=-1)``.
 
-Everything is computed in float64. Inputs with NaN or inf raise `ValueError`, so a NaN is never
-silently turned into a number. Never imports torch.
+float32 inputs give float32 outputs and gradients, float64 give float64. Inputs with NaN or inf
+raise `ValueError`, so a NaN is never silently turned into a number. Validation is one or two
+lines per function, through `dlbook.checks`. Never imports torch.
 """
 
 from __future__ import annotations
@@ -20,24 +21,28 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlbook._validate import as_float_array
+from dlbook.checks import as_float_array, check_axis, check_cache, check_int, check_rng, shapes
 
 __all__ = [
     "BatchNormCache",
     "DropoutCache",
     "EluCache",
     "LeakyReluCache",
+    "LayerNormCache",
     "LinearCache",
     "ReluCache",
     "SigmoidCache",
     "SoftplusCache",
     "TanhCache",
     "batchnorm_backward",
+    "channel_view",
     "batchnorm_forward",
     "dropout_backward",
     "dropout_forward",
     "elu_backward",
     "elu_forward",
+    "layernorm_backward",
+    "layernorm_forward",
     "leaky_relu_backward",
     "leaky_relu_forward",
     "linear_backward",
@@ -59,46 +64,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
-# Checks shared by the ops
-
-
-def _check_cache(cache: object, kind: type) -> None:
-    if not isinstance(cache, kind):
-        raise ValueError(
-            f"cache must be the {kind.__name__} returned by the forward pass; "
-            f"got {type(cache).__name__}"
-        )
-
-
-def _check_dout(dout: object, shape: tuple[int, ...]) -> np.ndarray:
-    """dout as a finite float64 array of exactly `shape` (the shape of the forward output)."""
-    dout = as_float_array("dout", dout, allow_empty=True)
-    if dout.shape != shape:
-        raise ValueError(
-            f"dout must have the shape of the forward output {shape}; got {dout.shape}"
-        )
-    return dout
-
-
-def _check_scalar(name: str, value: object) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a number; got {value!r}") from err
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    return v
-
-
-def _check_axis(axis: object, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-        raise ValueError(f"axis must be an int; got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis must be in [{-ndim}, {ndim}) for a {ndim}-D input; got {axis}")
-    return int(axis) % ndim
-
-
-# ---------------------------------------------------------------------------------------------
 # The linear (fully connected) layer
 
 
@@ -109,14 +74,12 @@ class LinearCache(NamedTuple):
     w: np.ndarray
 
 
+@shapes(x="N D", w="D M", b="M")
 def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, LinearCache]:
     """out = x @ w + b for x (N, D), w (D, M), b (M,); out is (N, M).
 
     Book: {ref}`sec-linear-layer`.
     """
-    x = as_float_array("x", x, shape=("N", "D"))
-    w = as_float_array("w", w, shape=(x.shape[1], "M"))
-    b = as_float_array("b", b, shape=(w.shape[1],))
     return x @ w + b, LinearCache(x, w)
 
 
@@ -124,9 +87,8 @@ def linear_backward(
     dout: np.ndarray, cache: LinearCache
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (dx (N, D), dw (D, M), db (M,)) given dout = dL/dout of shape (N, M)."""
-    _check_cache(cache, LinearCache)
-    x, w = cache
-    dout = _check_dout(dout, (x.shape[0], w.shape[1]))
+    x, w = check_cache(cache, LinearCache)
+    dout = as_float_array("dout", dout, shape=(x.shape[0], w.shape[1]))
     # out_nm = sum_d x_nd w_dm + b_m, so dL/dx = dout w^T, dL/dw = x^T dout, dL/db = sum_n dout_n
     return dout @ w.T, x.T @ dout, dout.sum(axis=0)
 
@@ -147,8 +109,8 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, ReluCache]:
 
 def relu_backward(dout: np.ndarray, cache: ReluCache) -> np.ndarray:
     """dx = dout * 1[x > 0] (the derivative at 0 is taken as 0, as in torch)."""
-    _check_cache(cache, ReluCache)
-    dout = _check_dout(dout, cache.x.shape)
+    check_cache(cache, ReluCache)
+    dout = as_float_array("dout", dout, shape=cache.x.shape, allow_empty=True)
     return dout * (cache.x > 0)
 
 
@@ -157,18 +119,17 @@ class LeakyReluCache(NamedTuple):
     slope: float
 
 
+@shapes(x="...", slope="number")
 def leaky_relu_forward(x: np.ndarray, slope: float = 0.01) -> tuple[np.ndarray, LeakyReluCache]:
     """leaky_relu(x) = x if x > 0 else slope * x, elementwise (torch's negative_slope)."""
-    x = as_float_array("x", x, allow_empty=True)
-    slope = _check_scalar("slope", slope)
     return np.where(x > 0, x, slope * x), LeakyReluCache(x, slope)
 
 
 def leaky_relu_backward(dout: np.ndarray, cache: LeakyReluCache) -> np.ndarray:
     """dx = dout * (1 if x > 0 else slope); at x = 0 the slope is used, as in torch."""
-    _check_cache(cache, LeakyReluCache)
-    dout = _check_dout(dout, cache.x.shape)
-    return dout * np.where(cache.x > 0, 1.0, cache.slope)
+    check_cache(cache, LeakyReluCache)
+    dout = as_float_array("dout", dout, shape=cache.x.shape, allow_empty=True)
+    return np.where(cache.x > 0, dout, cache.slope * dout)
 
 
 class EluCache(NamedTuple):
@@ -176,21 +137,20 @@ class EluCache(NamedTuple):
     alpha: float
 
 
+@shapes(x="...", alpha="number")
 def elu_forward(x: np.ndarray, alpha: float = 1.0) -> tuple[np.ndarray, EluCache]:
     """elu(x) = x if x > 0 else alpha * (exp(x) - 1), elementwise."""
-    x = as_float_array("x", x, allow_empty=True)
-    alpha = _check_scalar("alpha", alpha)
     # expm1 only of min(x, 0): the branch not taken never overflows
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))), EluCache(x, alpha)
 
 
 def elu_backward(dout: np.ndarray, cache: EluCache) -> np.ndarray:
     """dx = dout * (1 if x > 0 else alpha * exp(x)); at x = 0 this is alpha, as in torch."""
-    _check_cache(cache, EluCache)
-    dout = _check_dout(dout, cache.x.shape)
+    check_cache(cache, EluCache)
+    dout = as_float_array("dout", dout, shape=cache.x.shape, allow_empty=True)
     x = cache.x
     with np.errstate(under="ignore"):
-        return dout * np.where(x > 0, 1.0, cache.alpha * np.exp(np.minimum(x, 0.0)))
+        return np.where(x > 0, dout, cache.alpha * np.exp(np.minimum(x, 0.0)) * dout)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -218,8 +178,8 @@ def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, SigmoidCache]:
 
 def sigmoid_backward(dout: np.ndarray, cache: SigmoidCache) -> np.ndarray:
     """dx = dout * sigma(x) * (1 - sigma(x))."""
-    _check_cache(cache, SigmoidCache)
-    dout = _check_dout(dout, cache.out.shape)
+    check_cache(cache, SigmoidCache)
+    dout = as_float_array("dout", dout, shape=cache.out.shape, allow_empty=True)
     out = cache.out
     with np.errstate(under="ignore"):
         return dout * out * (1.0 - out)
@@ -238,8 +198,8 @@ def tanh_forward(x: np.ndarray) -> tuple[np.ndarray, TanhCache]:
 
 def tanh_backward(dout: np.ndarray, cache: TanhCache) -> np.ndarray:
     """dx = dout * (1 - tanh(x)^2)."""
-    _check_cache(cache, TanhCache)
-    dout = _check_dout(dout, cache.out.shape)
+    check_cache(cache, TanhCache)
+    dout = as_float_array("dout", dout, shape=cache.out.shape, allow_empty=True)
     return dout * (1.0 - cache.out**2)
 
 
@@ -260,8 +220,8 @@ def softplus_forward(x: np.ndarray) -> tuple[np.ndarray, SoftplusCache]:
 
 def softplus_backward(dout: np.ndarray, cache: SoftplusCache) -> np.ndarray:
     """dx = dout * sigma(x): the derivative of softplus is the logistic function."""
-    _check_cache(cache, SoftplusCache)
-    dout = _check_dout(dout, cache.x.shape)
+    check_cache(cache, SoftplusCache)
+    dout = as_float_array("dout", dout, shape=cache.x.shape, allow_empty=True)
     with np.errstate(under="ignore"):
         return dout * sigmoid(cache.x)
 
@@ -270,73 +230,58 @@ def softplus_backward(dout: np.ndarray, cache: SoftplusCache) -> np.ndarray:
 # Softmax and log-softmax (along one axis)
 
 
+@shapes(x="... _")
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """softmax(x)_k = exp(x_k) / sum_j exp(x_j) along `axis`; same shape as x (any rank).
 
     Subtracting the maximum first leaves the result unchanged and keeps every exponent <= 0,
     so logits of 1e4 do not overflow. Backward: `softmax_backward`. Book: {ref}`sec-softmax`.
     """
-    x = as_float_array("x", x)
-    axis = _check_axis(axis, x.ndim)
+    axis = check_axis(axis, x.ndim)
     with np.errstate(under="ignore"):
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
 
 
+@shapes(x="... _")
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """log softmax(x)_k = x_k - log sum_j exp(x_j) along `axis`; same shape as x.
 
     Uses log-sum-exp with the maximum m taken out: log sum_j exp(x_j) = m + log sum_j
     exp(x_j - m), which is finite for any finite x. Backward: `log_softmax_backward`.
     """
-    x = as_float_array("x", x)
-    axis = _check_axis(axis, x.ndim)
+    axis = check_axis(axis, x.ndim)
     shifted = x - x.max(axis=axis, keepdims=True)
     with np.errstate(under="ignore"):
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-def _check_out(dout: object, out: object, axis: object) -> tuple[np.ndarray, np.ndarray, int]:
-    out = as_float_array("out", out)
-    axis = _check_axis(axis, out.ndim)
-    return _check_dout(dout, out.shape), out, axis
-
-
+@shapes(out="... _")
 def softmax_backward(dout: np.ndarray, out: np.ndarray, axis: int = -1) -> np.ndarray:
     """dx given dout and out = softmax(x, axis) (not x): the softmax is its own cache.
 
     The Jacobian is diag(s) - s s^T, so dx = s * (dout - sum_k dout_k s_k) along `axis`.
     """
-    dout, s, axis = _check_out(dout, out, axis)
-    return s * (dout - np.sum(dout * s, axis=axis, keepdims=True))
+    dout = as_float_array("dout", dout, shape=out.shape)
+    axis = check_axis(axis, out.ndim)
+    return out * (dout - np.sum(dout * out, axis=axis, keepdims=True))
 
 
+@shapes(out="... _")
 def log_softmax_backward(dout: np.ndarray, out: np.ndarray, axis: int = -1) -> np.ndarray:
     """dx given dout and out = log_softmax(x, axis) (not x).
 
     d(log s_k)/dx_j = 1[k = j] - s_j, so dx = dout - exp(out) * sum_k dout_k along `axis`.
     """
-    dout, log_s, axis = _check_out(dout, out, axis)
+    dout = as_float_array("dout", dout, shape=out.shape)
+    axis = check_axis(axis, out.ndim)
     with np.errstate(under="ignore"):
-        return dout - np.exp(log_s) * np.sum(dout, axis=axis, keepdims=True)
+        return dout - np.exp(out) * np.sum(dout, axis=axis, keepdims=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # Dropout and batch normalization. Book: chapter "Generalization, regularization and
 # evaluation" (`chapters/regularization.ipynb`).
-
-
-def _check_flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
-    return bool(value)
-
-
-def _check_unit_interval(name: str, value: object, *, closed: bool) -> float:
-    v = _check_scalar(name, value)
-    if not (0.0 <= v <= 1.0 if closed else 0.0 <= v < 1.0):
-        raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'}; got {value!r}")
-    return v
 
 
 class DropoutCache(NamedTuple):
@@ -349,6 +294,7 @@ class DropoutCache(NamedTuple):
     mask: np.ndarray
 
 
+@shapes(x="...", p="[0, 1]", training="bool", rng="optional rng")
 def dropout_forward(
     x: np.ndarray, p: float, *, training: bool, rng: np.random.Generator | None
 ) -> tuple[np.ndarray, DropoutCache]:
@@ -360,23 +306,18 @@ def dropout_forward(
     None. The mask is drawn from `rng`, a `np.random.Generator`; torch draws its own, so the two
     agree in distribution, not entry by entry. Book: {ref}`sec-reg-dropout`.
     """
-    x = as_float_array("x", x, allow_empty=True)
-    p = _check_unit_interval("p", p, closed=True)
-    training = _check_flag("training", training)
     if not training or p == 0.0:
         return x.copy(), DropoutCache(np.ones_like(x))
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a np.random.Generator in training; got {rng!r}")
-    keep = rng.random(x.shape) >= p  # P(keep) = 1 - p
+    keep = check_rng(rng).random(x.shape) >= p  # P(keep) = 1 - p; training needs an rng
     # inverted scaling: E[mask] = (1 - p) / (1 - p) = 1, so evaluation needs no rescaling
-    mask = keep / (1.0 - p) if p < 1.0 else np.zeros_like(x)
+    mask = (keep / (1.0 - p)).astype(x.dtype) if p < 1.0 else np.zeros_like(x)
     return x * mask, DropoutCache(mask)
 
 
 def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     """dx = dout * mask: the gradient flows only through the kept entries, scaled the same way."""
-    _check_cache(cache, DropoutCache)
-    dout = _check_dout(dout, cache.mask.shape)
+    check_cache(cache, DropoutCache)
+    dout = as_float_array("dout", dout, shape=cache.mask.shape, allow_empty=True)
     return dout * cache.mask
 
 
@@ -390,11 +331,24 @@ class BatchNormCache(NamedTuple):
     training: bool
 
 
-def _channel_view(a: np.ndarray, ndim: int) -> np.ndarray:
-    """Reshape a per-channel vector (C,) so that it broadcasts along axis 1 of an ndim array."""
+def channel_view(a: np.ndarray, ndim: int) -> np.ndarray:
+    """Reshape a per-channel vector (C,) so that it broadcasts along axis 1 of an ndim array.
+
+    (C,) becomes (1, C) for ndim 2 and (1, C, 1, 1) for ndim 4. Book: {ref}`sec-reg-batchnorm`.
+    """
     return a.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+@shapes(
+    x="N C ...",
+    gamma="C",
+    beta="C",
+    running_mean="C",
+    running_var="nonnegative: C",
+    training="bool",
+    momentum="[0, 1]",
+    eps="> 0",
+)
 def batchnorm_forward(
     x: np.ndarray,
     gamma: np.ndarray,
@@ -420,28 +374,11 @@ def batchnorm_forward(
     new_running_mean (C,), new_running_var (C,), cache); nothing is modified in place. Matches
     torch.nn.BatchNorm1d (and BatchNorm2d for (N, C, H, W)). Book: {ref}`sec-reg-batchnorm`.
     """
-    x = as_float_array("x", x)
-    if x.ndim < 2:
-        raise ValueError(f"x must have shape (N, C) or (N, C, L, ...); got shape {x.shape}")
     c = x.shape[1]
-    gamma = as_float_array("gamma", gamma, shape=(c,))
-    beta = as_float_array("beta", beta, shape=(c,))
-    running_mean = as_float_array("running_mean", running_mean, shape=(c,))
-    running_var = as_float_array("running_var", running_var, shape=(c,))
-    if np.any(running_var < 0):
-        raise ValueError("running_var must be >= 0 in every channel")
-    training = _check_flag("training", training)
-    momentum = _check_unit_interval("momentum", momentum, closed=True)
-    eps = _check_scalar("eps", eps)
-    if eps <= 0:
-        raise ValueError(f"eps must be > 0; got {eps!r}")
     axes = (0, *range(2, x.ndim))  # every axis but the channel axis
     m = x.size // c  # values per channel
     if training:
-        if m < 2:
-            raise ValueError(
-                f"x must hold more than 1 value per channel in training; got shape {x.shape}"
-            )
+        check_int("values per channel in training (N * L...)", m, minimum=2)
         mean, var = x.mean(axis=axes), x.var(axis=axes)  # var divides by m (biased)
         new_mean = (1.0 - momentum) * running_mean + momentum * mean
         new_var = (1.0 - momentum) * running_var + momentum * var * m / (m - 1)  # unbiased
@@ -449,8 +386,8 @@ def batchnorm_forward(
         mean, var = running_mean, running_var
         new_mean, new_var = running_mean.copy(), running_var.copy()
     inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = (x - _channel_view(mean, x.ndim)) * _channel_view(inv_std, x.ndim)
-    out = _channel_view(gamma, x.ndim) * x_hat + _channel_view(beta, x.ndim)
+    x_hat = (x - channel_view(mean, x.ndim)) * channel_view(inv_std, x.ndim)
+    out = channel_view(gamma, x.ndim) * x_hat + channel_view(beta, x.ndim)
     return out, new_mean, new_var, BatchNormCache(x_hat, gamma, inv_std, training)
 
 
@@ -464,16 +401,56 @@ def batchnorm_backward(
     gives dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), the means taken per channel.
     In evaluation the statistics are constants and dx = gamma * inv_std * dout.
     """
-    _check_cache(cache, BatchNormCache)
-    x_hat, gamma, inv_std, training = cache
-    dout = _check_dout(dout, x_hat.shape)
+    x_hat, gamma, inv_std, training = check_cache(cache, BatchNormCache)
+    dout = as_float_array("dout", dout, shape=x_hat.shape)
     axes = (0, *range(2, x_hat.ndim))
     dgamma, dbeta = (dout * x_hat).sum(axis=axes), dout.sum(axis=axes)
-    g = dout * _channel_view(gamma, x_hat.ndim)  # dL/dx_hat
+    g = dout * channel_view(gamma, x_hat.ndim)  # dL/dx_hat
     if training:
         g = (
             g
             - g.mean(axis=axes, keepdims=True)
             - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
         )
-    return g * _channel_view(inv_std, x_hat.ndim), dgamma, dbeta
+    return g * channel_view(inv_std, x_hat.ndim), dgamma, dbeta
+
+
+class LayerNormCache(NamedTuple):
+    """What `layernorm_backward` needs: x_hat (..., D), gamma (D,) and 1 / sqrt(var + eps)."""
+
+    x_hat: np.ndarray
+    gamma: np.ndarray
+    inv_std: np.ndarray
+
+
+@shapes(x="... D", gamma="D", beta="D", eps="> 0")
+def layernorm_forward(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5
+) -> tuple[np.ndarray, LayerNormCache]:
+    """Layer normalization over the last axis of x (..., D), as `F.layer_norm(x, (D,), ...)`.
+
+    Each example is normalized with its own mean and biased variance over its D features,
+    x_hat = (x - mean) / sqrt(var + eps), and out = gamma * x_hat + beta. Unlike batch norm
+    the statistics do not depend on the batch, so training and evaluation are the same
+    computation (Ba, Kiros & Hinton 2016). Book: {ref}`sec-reg-layernorm`.
+    """
+    mean = x.mean(axis=-1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+    x_hat = (x - mean) * inv_std
+    return gamma * x_hat + beta, LayerNormCache(x_hat, gamma, inv_std)
+
+
+def layernorm_backward(
+    dout: np.ndarray, cache: LayerNormCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (dx (..., D), dgamma (D,), dbeta (D,)) given dout = dL/dout (..., D).
+
+    The batch-norm derivation with the roles of the axes swapped: with g = gamma * dout,
+    dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), the means over the last axis.
+    """
+    x_hat, gamma, inv_std = check_cache(cache, LayerNormCache)
+    dout = as_float_array("dout", dout, shape=x_hat.shape)
+    lead = tuple(range(x_hat.ndim - 1))  # every axis but the feature axis
+    g = dout * gamma
+    dx = g - g.mean(axis=-1, keepdims=True) - x_hat * (g * x_hat).mean(axis=-1, keepdims=True)
+    return dx * inv_std, (dout * x_hat).sum(axis=lead), dout.sum(axis=lead)

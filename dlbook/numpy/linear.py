@@ -15,11 +15,18 @@ Never imports torch.
 
 from __future__ import annotations
 
+import functools
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
-from dlbook._validate import as_float_array, check_positive
+from dlbook.checks import (
+    as_float_array,
+    check_choice,
+    check_int,
+    shapes,
+)
 from dlbook.numpy.layers import linear_backward, linear_forward, sigmoid, softmax
 from dlbook.numpy.losses import (
     binary_cross_entropy_with_logits,
@@ -28,9 +35,18 @@ from dlbook.numpy.losses import (
 )
 
 __all__ = [
+    "fit_polynomial",
+    "polynomial_errors",
+    "polynomial_features",
+    "DIVERGED_LOSS",
+    "LINEAR_MODELS",
     "LinearFit",
+    "as_linear_layer",
+    "check_scale",
     "gradient_descent",
+    "hessian_eigenvalues",
     "largest_stable_lr",
+    "linear_model_init",
     "linear_model_loss",
     "linear_model_predict",
     "linear_regression_closed_form",
@@ -39,68 +55,111 @@ __all__ = [
     "standardize",
 ]
 
-MODELS = ("linear", "logistic", "softmax")
-_DIVERGED = 1e100  # a loss above this ends a run: the iterates are heading for overflow
+LINEAR_MODELS = ("linear", "logistic", "softmax")
+DIVERGED_LOSS = 1e100  # a loss above this ends a run: the iterates are heading for overflow
 
 
 # ---------------------------------------------------------------------------------------------
-# Argument checks
+# Checks and conversions used by the functions below (public, so the book can import them)
 
 
-def _check_model(model: object) -> str:
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(map(repr, MODELS))}; got {model!r}")
-    return str(model)
+def as_linear_layer(
+    w: object, b: object, d: int, model: str = "linear"
+) -> tuple[np.ndarray, np.ndarray]:
+    """w and b of a linear `model` on D = d features as the (D, M) and (M,) arrays of
+    `linear_forward`; raise `ValueError` naming w or b if their shapes do not fit the model.
 
-
-def _check_data(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
-    X = as_float_array("X", X, shape=("N", "D"))
-    y = as_float_array("y", y, shape=(X.shape[0],))
-    return X, y
-
-
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
-
-
-def _n_outputs(model: str, y: np.ndarray, n_classes: int | None) -> int:
-    """Columns of the weight matrix: 1, or the number of classes K for softmax."""
-    if model != "softmax":
-        return 1
-    if n_classes is None:
-        return int(y.max()) + 1 if y.size else 1
-    return _check_count("n_classes", n_classes)
-
-
-def _init_params(
-    w0: object, b0: object, d: int, model: str, k: int
-) -> tuple[np.ndarray, np.ndarray | float]:
-    """Starting weights: w0, b0 if given (checked), else zeros of the model's shapes."""
-    w_shape, b_shape = ((d, k), (k,)) if model == "softmax" else ((d,), ())
-    w = np.zeros(w_shape) if w0 is None else as_float_array("w0", w0, shape=w_shape)
-    b = np.zeros(b_shape) if b0 is None else as_float_array("b0", b0, shape=b_shape)
-    return w.copy(), (float(b) if model != "softmax" else b.copy())
-
-
-def _as_layer(
-    w: object, b: object, d: int, model: str
-) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], tuple[int, ...]]:
-    """w, b as the (D, M) and (M,) arrays of `linear_forward`, plus their original shapes."""
-    if model == "softmax":
+    "linear" and "logistic" take w (D,) and a scalar b (M = 1); "softmax" takes w (D, K) and
+    b (K,) (M = K). `model` must be one of `LINEAR_MODELS`.
+    """
+    if check_choice("model", model, LINEAR_MODELS) == "softmax":
         W = as_float_array("w", w, shape=(d, "K"))
-        bias = as_float_array("b", b, shape=(W.shape[1],))
-        return W, bias, W.shape, bias.shape
-    W = as_float_array("w", w, shape=(d,))
-    bias = as_float_array("b", b, shape=())
-    return W[:, None], bias[None], W.shape, ()
+        return W, as_float_array("b", b, shape=(W.shape[1],))
+    return as_float_array("w", w, shape=(d,))[:, None], as_float_array("b", b, shape=())[None]
+
+
+@shapes(X="N D", y="N")
+def linear_model_init(
+    X: np.ndarray,
+    y: np.ndarray,
+    model: str = "linear",
+    *,
+    w0: object = None,
+    b0: object = None,
+    num_classes: int | None = None,
+) -> tuple[np.ndarray, np.ndarray | float]:
+    """The starting parameters (w, b) of a linear `model` for data X (N, D), y (N,).
+
+    w0 and b0 when given (checked against the model's shapes), else zeros in X's dtype:
+    w (D,) and b = 0.0, or for "softmax" w (D, K) and b (K,) with K = num_classes (default
+    max(y) + 1). Returns copies, never w0 or b0 themselves.
+    """
+    w_shape, b_shape = (X.shape[1],), ()
+    if check_choice("model", model, LINEAR_MODELS) == "softmax":
+        k = int(y.max()) + 1 if num_classes is None else check_int("num_classes", num_classes)
+        w_shape, b_shape = (X.shape[1], k), (k,)
+    w = np.zeros(w_shape, X.dtype) if w0 is None else as_float_array("w0", w0, shape=w_shape)
+    b = np.zeros(b_shape, X.dtype) if b0 is None else as_float_array("b0", b0, shape=b_shape)
+    return w.copy(), (b.copy() if model == "softmax" else float(b))
+
+
+def check_scale(std: np.ndarray) -> np.ndarray:
+    """Check that every column's scale `std` (D,) is > 0 and return it; a constant column
+    (std 0) has nothing to divide by, and raises `ValueError` listing the columns."""
+    if np.any(std <= 0):
+        cols = np.flatnonzero(std <= 0).tolist()
+        raise ValueError(f"std must be > 0 in every column; columns {cols[:5]} are constant")
+    return std
+
+
+def hessian_eigenvalues(H: np.ndarray) -> np.ndarray:
+    """The eigenvalues, ascending, of a symmetric positive semi-definite matrix H (P, P) with
+    at least one positive eigenvalue, such as the Hessian of a convex quadratic loss.
+
+    Raises `ValueError` if H is not square, not symmetric, or not positive semi-definite with
+    lambda_max > 0.
+    """
+    H = as_float_array("H", H, shape=("P", "P"))
+    if H.shape[0] != H.shape[1]:
+        raise ValueError(f"H must be a square (P, P) matrix; got shape {H.shape}")
+    if not np.allclose(H, H.T, rtol=1e-10, atol=1e-12 * np.abs(H).max()):
+        raise ValueError("H must be symmetric (a Hessian)")
+    eigenvalues = np.linalg.eigvalsh(H)
+    if eigenvalues[-1] <= 0 or eigenvalues[0] < -1e-10 * eigenvalues[-1]:
+        raise ValueError(
+            f"H must be positive semi-definite with lambda_max > 0; eigenvalues range from "
+            f"{eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g}"
+        )
+    return eigenvalues
+
+
+def _renamed_n_classes(func):
+    """Accept the earlier keyword n_classes for num_classes, with a DeprecationWarning.
+
+    Applied after the definition (not as a decorator), so the printed source stays clean.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if "n_classes" in kwargs:
+            if "num_classes" in kwargs:
+                raise TypeError("pass num_classes only (n_classes is its deprecated name)")
+            warnings.warn(
+                f"{func.__name__}(n_classes=...) is deprecated; use num_classes=...",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            kwargs["num_classes"] = kwargs.pop("n_classes")
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 # ---------------------------------------------------------------------------------------------
 # Least squares in closed form
 
 
+@shapes(X="N D", y="N", l2=">= 0")
 def linear_regression_closed_form(
     X: np.ndarray, y: np.ndarray, *, l2: float = 0.0
 ) -> tuple[np.ndarray, float]:
@@ -114,27 +173,25 @@ def linear_regression_closed_form(
     dependent columns and l2 = 0, it returns the solution of smallest norm.
     Book: {ref}`sec-closed-form`.
     """
-    X, y = _check_data(X, y)
-    l2 = check_positive("l2", l2, allow_zero=True)
     n, d = X.shape
     x_mean, y_mean = X.mean(axis=0), y.mean()
     A, t = X - x_mean, y - y_mean
     if l2 > 0:
         # ||Xc w - yc||^2 + N l2 ||w||^2 = ||[Xc; sqrt(N l2) I] w - [yc; 0]||^2
-        A = np.vstack([A, np.sqrt(n * l2) * np.eye(d)])
-        t = np.concatenate([t, np.zeros(d)])
+        A = np.vstack([A, (n * l2) ** 0.5 * np.eye(d, dtype=X.dtype)])
+        t = np.concatenate([t, np.zeros(d, X.dtype)])
     w = np.linalg.lstsq(A, t, rcond=None)[0]
     return w, float(y_mean - x_mean @ w)
 
 
+@shapes(X="N D")
 def mse_hessian(X: np.ndarray) -> np.ndarray:
     """The Hessian of mean((X @ w + b - y)^2) in the parameters (w, b): (D + 1, D + 1).
 
     With the augmented inputs X~ = [X, 1] the loss is a quadratic in theta = (w, b), and its
     Hessian 2 X~^T X~ / N does not depend on y or on theta. Book: {ref}`sec-learning-rate`.
     """
-    X = as_float_array("X", X, shape=("N", "D"))
-    Xa = np.hstack([X, np.ones((X.shape[0], 1))])
+    Xa = np.hstack([X, np.ones((X.shape[0], 1), X.dtype)])
     return 2.0 * Xa.T @ Xa / X.shape[0]
 
 
@@ -145,20 +202,11 @@ def largest_stable_lr(H: np.ndarray) -> float:
     H is a symmetric positive semi-definite (P, P) matrix with at least one positive eigenvalue.
     Book: {ref}`sec-learning-rate`.
     """
-    H = as_float_array("H", H, shape=("P", "P"))
-    if H.shape[0] != H.shape[1]:
-        raise ValueError(f"H must be a square (P, P) matrix; got shape {H.shape}")
-    if not np.allclose(H, H.T, rtol=1e-10, atol=1e-12 * np.abs(H).max()):
-        raise ValueError("H must be symmetric (a Hessian)")
-    eigenvalues = np.linalg.eigvalsh(H)
-    if eigenvalues[-1] <= 0 or eigenvalues[0] < -1e-10 * eigenvalues[-1]:
-        raise ValueError(
-            f"H must be positive semi-definite with lambda_max > 0; eigenvalues range from "
-            f"{eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g}"
-        )
+    eigenvalues = hessian_eigenvalues(H)  # ascending; raises unless H is symmetric PSD
     return float(2.0 / eigenvalues[-1])
 
 
+@shapes(X="N D", mean="optional: D", std="optional: D")
 def standardize(
     X: np.ndarray, mean: np.ndarray | None = None, std: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,13 +216,8 @@ def standardize(
     new data the same way. A constant column (std 0) raises ValueError.
     Book: {ref}`sec-feature-scaling`.
     """
-    X = as_float_array("X", X, shape=("N", "D"))
-    d = X.shape[1]
-    mean = X.mean(axis=0) if mean is None else as_float_array("mean", mean, shape=(d,))
-    std = X.std(axis=0) if std is None else as_float_array("std", std, shape=(d,))
-    if np.any(std <= 0):
-        cols = np.flatnonzero(std <= 0).tolist()
-        raise ValueError(f"std must be > 0 in every column; columns {cols[:5]} are constant")
+    mean = X.mean(axis=0) if mean is None else mean
+    std = check_scale(X.std(axis=0) if std is None else std)  # a constant column raises
     return (X - mean) / std, mean, std
 
 
@@ -182,6 +225,7 @@ def standardize(
 # One loss, three models, built from the layer and the losses
 
 
+@shapes(X="N D", y="N")
 def linear_model_loss(
     X: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | float, *, model: str = "linear"
 ) -> tuple[float, np.ndarray, np.ndarray | float]:
@@ -192,10 +236,8 @@ def linear_model_loss(
     `linear_backward` turns it into dw and db, shaped like w and b.
     Book: {ref}`sec-gradient-descent`.
     """
-    model = _check_model(model)
-    X, y = _check_data(X, y)
-    W, bias, w_shape, b_shape = _as_layer(w, b, X.shape[1], model)
-    scores, cache = linear_forward(X, W, bias)  # (N, M): M = 1, or K classes
+    W, bias = as_linear_layer(w, b, X.shape[1], model)  # (D, M) and (M,): M = 1, or K classes
+    scores, cache = linear_forward(X, W, bias)  # (N, M)
     if model == "softmax":
         loss, dscores = softmax_cross_entropy(scores, y)
     elif model == "logistic":
@@ -203,18 +245,16 @@ def linear_model_loss(
     else:
         loss, dscores = mse_loss(scores[:, 0], y)
     _, dW, db = linear_backward(dscores.reshape(scores.shape), cache)
-    db = db.reshape(b_shape)
-    return loss, dW.reshape(w_shape), (float(db) if model != "softmax" else db)
+    return loss, dW.reshape(np.shape(w)), (db if model == "softmax" else float(db[0]))
 
 
+@shapes(X="N D")
 def linear_model_predict(
     X: np.ndarray, w: np.ndarray, b: np.ndarray | float, *, model: str = "linear"
 ) -> np.ndarray:
     """Predictions for X (N, D): "linear" X @ w + b (N,); "logistic" P(y = 1 | x) (N,);
     "softmax" the class probabilities (N, K)."""
-    model = _check_model(model)
-    X = as_float_array("X", X, shape=("N", "D"))
-    W, bias, _, _ = _as_layer(w, b, X.shape[1], model)
+    W, bias = as_linear_layer(w, b, X.shape[1], model)
     scores = linear_forward(X, W, bias)[0]
     if model == "softmax":
         return softmax(scores, axis=1)
@@ -242,10 +282,7 @@ class LinearFit(NamedTuple):
     diverged: bool
 
 
-def _flat(w: np.ndarray, b: np.ndarray | float) -> np.ndarray:
-    return np.concatenate([np.ravel(w), np.ravel(b)])
-
-
+@shapes(X="N D", y="N", lr="> 0", epochs="int", keep_path="bool")
 def gradient_descent(
     X: np.ndarray,
     y: np.ndarray,
@@ -255,34 +292,41 @@ def gradient_descent(
     model: str = "linear",
     w0: np.ndarray | None = None,
     b0: np.ndarray | float | None = None,
-    n_classes: int | None = None,
+    num_classes: int | None = None,
     keep_path: bool = False,
 ) -> LinearFit:
     """Full-batch gradient descent, theta <- theta - lr * grad L(theta), for `epochs` steps.
 
     X (N, D), y (N,); `model` is "linear", "logistic" or "softmax" (see `linear_model_loss`).
-    Starts from w0, b0 (default zeros; for softmax K = n_classes or max(y) + 1). One step uses
+    Starts from w0, b0 (default zeros; for softmax K = num_classes or max(y) + 1). One step uses
     all N examples, so the record after step t has seen t * N examples.
     Book: {ref}`sec-gradient-descent`.
     """
-    model = _check_model(model)
-    X, y = _check_data(X, y)
-    lr, epochs = check_positive("lr", lr), _check_count("epochs", epochs)
-    w, b = _init_params(w0, b0, X.shape[1], model, _n_outputs(model, y, n_classes))
+    w, b = linear_model_init(X, y, model, w0=w0, b0=b0, num_classes=num_classes)  # or zeros
     losses, path = [], []
     for step in range(epochs + 1):
         loss, dw, db = linear_model_loss(X, y, w, b, model=model)
         losses.append(loss)
         if keep_path:
-            path.append(_flat(w, b))
-        if step == epochs or not loss < _DIVERGED:
+            path.append(np.append(w, b))  # [w.ravel(), b.ravel()]
+        if step == epochs or not loss < DIVERGED_LOSS:
             break
         w, b = w - lr * dw, b - lr * db  # a step down the gradient
     seen = np.arange(len(losses)) * len(X)
     path = np.array(path) if keep_path else None
-    return LinearFit(w, b, np.array(losses), seen, path, not loss < _DIVERGED)
+    return LinearFit(w, b, np.array(losses), seen, path, not loss < DIVERGED_LOSS)
 
 
+@shapes(
+    X="N D",
+    y="N",
+    lr="> 0",
+    epochs="int",
+    batch_size="int",
+    rng="rng",
+    record_every="optional int",
+    keep_path="bool",
+)
 def minibatch_sgd(
     X: np.ndarray,
     y: np.ndarray,
@@ -294,7 +338,7 @@ def minibatch_sgd(
     model: str = "linear",
     w0: np.ndarray | None = None,
     b0: np.ndarray | float | None = None,
-    n_classes: int | None = None,
+    num_classes: int | None = None,
     record_every: int | None = None,
     keep_path: bool = False,
 ) -> LinearFit:
@@ -306,40 +350,85 @@ def minibatch_sgd(
     start, after every `record_every` steps and at the end of every epoch (default: only
     then). Other arguments as in `gradient_descent`. Book: {ref}`sec-sgd`.
     """
-    model = _check_model(model)
-    X, y = _check_data(X, y)
-    lr, epochs = check_positive("lr", lr), _check_count("epochs", epochs)
-    batch_size = _check_count("batch_size", batch_size)
-    every = None if record_every is None else _check_count("record_every", record_every)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
-    w, b = _init_params(w0, b0, X.shape[1], model, _n_outputs(model, y, n_classes))
+    w, b = linear_model_init(X, y, model, w0=w0, b0=b0, num_classes=num_classes)  # or zeros
     losses, seen, path = [], [], []
 
     def record(w: np.ndarray, b: np.ndarray | float, n_seen: int) -> None:
         losses.append(linear_model_loss(X, y, w, b, model=model)[0])  # whole training set
         seen.append(n_seen)
         if keep_path:
-            path.append(_flat(w, b))
+            path.append(np.append(w, b))  # [w.ravel(), b.ravel()]
 
     record(w, b, 0)
-    n_seen, step, diverged = 0, 0, not losses[0] < _DIVERGED
+    n_seen, step, diverged = 0, 0, not losses[0] < DIVERGED_LOSS
     for _ in range(0 if diverged else epochs):
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch_size):
             batch = order[start : start + batch_size]
             batch_loss, dw, db = linear_model_loss(X[batch], y[batch], w, b, model=model)
-            diverged = not batch_loss < _DIVERGED
+            diverged = not batch_loss < DIVERGED_LOSS
             if diverged:
                 break
             w, b = w - lr * dw, b - lr * db  # a step down the batch's gradient
             n_seen, step = n_seen + len(batch), step + 1
-            if start + batch_size >= len(X) or (every is not None and step % every == 0):
+            if start + batch_size >= len(X) or (record_every and step % record_every == 0):
                 record(w, b, n_seen)
-        if diverged or not losses[-1] < _DIVERGED:
+        if diverged or not losses[-1] < DIVERGED_LOSS:
             if seen[-1] != n_seen:
                 record(w, b, n_seen)
             diverged = True
             break
     path = np.array(path) if keep_path else None
     return LinearFit(w, b, np.array(losses), np.array(seen), path, diverged)
+
+
+# The earlier keyword n_classes still works, with a DeprecationWarning (wrapped here rather than
+# decorated, so that the source printed in the book is the function itself).
+gradient_descent = _renamed_n_classes(gradient_descent)
+minibatch_sgd = _renamed_n_classes(minibatch_sgd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Polynomial regression, the overfitting example of chapter "Generalization, regularization and
+# evaluation" (`chapters/regularization.ipynb`)
+
+
+def polynomial_features(x: np.ndarray, degree: int) -> np.ndarray:
+    """The monomials x, x^2, ..., x^degree of x (N,) as columns: (N, degree)."""
+    x = as_float_array("x", x, shape=("N",))
+    degree = check_int("degree", degree)
+    return x[:, None] ** np.arange(1, degree + 1)
+
+
+def fit_polynomial(
+    x: np.ndarray, y: np.ndarray, degree: int, *, l2: float = 0.0
+) -> tuple[np.ndarray, float]:
+    """Least squares on `polynomial_features`, with penalty l2 * ||w||^2 on the coefficients.
+
+    x and y are (N,). Returns (w (degree,), b): the fit is b + sum_k w_k x^k. Solved exactly by
+    `linear_regression_closed_form`; with more coefficients than points and l2 = 0 it is
+    the interpolating polynomial of smallest norm. Book: {ref}`sec-reg-overfitting`.
+    """
+    return linear_regression_closed_form(polynomial_features(x, degree), y, l2=l2)
+
+
+def polynomial_errors(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    degrees: object,
+    *,
+    l2: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean squared errors (train (len(degrees),), validation (len(degrees),)) of
+    `fit_polynomial(x_train, y_train, d, l2=l2)` for each degree d in `degrees`."""
+    x_val = as_float_array("x_val", x_val, shape=("M",))
+    y_val = as_float_array("y_val", y_val, shape=(x_val.shape[0],))
+    y_train = as_float_array("y_train", y_train, shape=("N",))
+    train, val = [], []
+    for d in degrees:
+        w, b = fit_polynomial(x_train, y_train, d, l2=l2)
+        train.append(np.mean((polynomial_features(x_train, d) @ w + b - y_train) ** 2))
+        val.append(np.mean((polynomial_features(x_val, d) @ w + b - y_val) ** 2))
+    return np.array(train), np.array(val)

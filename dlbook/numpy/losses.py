@@ -13,25 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlbook._validate import as_float_array
+from dlbook.checks import as_labels, check_shape, shapes
 from dlbook.numpy.layers import log_softmax, sigmoid
 
 __all__ = ["binary_cross_entropy_with_logits", "mse_loss", "softmax_cross_entropy"]
 
 
-def _class_labels(name: str, y: object, n: int, n_classes: int) -> np.ndarray:
-    """y as int64 (n,) with every value an integer in [0, n_classes), or ValueError."""
-    arr = as_float_array(name, y, shape=(n,))
-    if not np.all(arr == np.round(arr)):
-        raise ValueError(f"{name} must hold integer class labels; got non-integers")
-    if arr.min() < 0 or arr.max() >= n_classes:
-        raise ValueError(
-            f"{name} must hold class labels in [0, {n_classes}) (one per logit column); "
-            f"got values from {arr.min():g} to {arr.max():g}"
-        )
-    return arr.astype(np.int64)
-
-
+@shapes(logits="N C", y="N")
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of softmax(logits) against integer labels; torch's `cross_entropy`.
 
@@ -41,9 +29,8 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     Raises ValueError for a wrong shape, non-integer or out-of-range labels, NaN or inf.
     Book: {ref}`sec-softmax`.
     """
-    logits = as_float_array("logits", logits, shape=("N", "C"))
-    n, c = logits.shape
-    y = _class_labels("y", y, n, c)
+    y = as_labels("y", y, num_classes=logits.shape[1])
+    n = len(y)
     log_p = log_softmax(logits, axis=1)
     loss = -np.mean(log_p[np.arange(n), y])
     with np.errstate(under="ignore"):  # probabilities below 1e-308 round to 0
@@ -52,6 +39,7 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     return float(loss), dlogits / n
 
 
+@shapes(pred="... _", target="...")
 def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean squared error over all elements; torch's `mse_loss` with reduction="mean".
 
@@ -60,14 +48,12 @@ def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     Raises ValueError if the shapes differ or an input holds NaN or inf.
     Book: {ref}`sec-where-losses-come-from`.
     """
-    pred = as_float_array("pred", pred)
-    target = as_float_array("target", target)
-    if target.shape != pred.shape:
-        raise ValueError(f"target must have the shape of pred {pred.shape}; got {target.shape}")
+    check_shape("target", target, pred.shape)
     diff = pred - target
     return float(np.mean(diff**2)), 2.0 * diff / diff.size
 
 
+@shapes(logits="...", y="binary: ...")
 def binary_cross_entropy_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean binary cross-entropy of sigmoid(logits) against labels y in {0, 1}.
 
@@ -78,13 +64,8 @@ def binary_cross_entropy_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple
     Raises ValueError for a shape mismatch, labels other than 0 and 1, NaN or inf.
     Book: {ref}`sec-logistic-regression`.
     """
-    z = as_float_array("logits", logits)
-    y = as_float_array("y", y)
-    if y.shape != z.shape:
-        raise ValueError(f"y must have the shape of logits {z.shape}; got {y.shape}")
-    if not np.all((y == 0) | (y == 1)):
-        bad = y[(y != 0) & (y != 1)]
-        raise ValueError(f"y must hold binary labels 0 or 1; got also {np.unique(bad)[:5]}")
+    z = logits
+    check_shape("y", y, z.shape)
     with np.errstate(under="ignore"):
         per_element = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
     return float(np.mean(per_element)), (sigmoid(z) - y) / z.size

@@ -5,8 +5,8 @@ section {ref}`sec-backprop-mlp`.
 
 The parameters are a flat list [w1, b1, w2, b2, ...] with w_l (D_{l-1}, D_l) and b_l (D_l,),
 the layout the `dlbook.numpy` optimizers update. The network is linear, activation, linear,
-..., linear: the last layer returns logits for `softmax_cross_entropy`. Everything runs in
-float64, as the layers do. Never imports torch.
+..., linear: the last layer returns logits for `softmax_cross_entropy`. float32 parameters
+and inputs stay float32, as in the layers. Never imports torch.
 """
 
 from __future__ import annotations
@@ -18,15 +18,29 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlbook._validate import as_float_array, as_label_array, check_positive
+from dlbook.checks import (
+    as_float_array,
+    as_labels,
+    check_cache,
+    check_choice,
+    check_int,
+    check_ints,
+    check_positive,
+    check_rng,
+    keyword_only,
+    shapes,
+)
 from dlbook.numpy import layers
 from dlbook.numpy.layers import LinearCache, linear_backward, linear_forward
 from dlbook.numpy.losses import softmax_cross_entropy
 from dlbook.progress import progress_bar
 
 __all__ = [
+    "ACTIVATIONS",
     "MLPCache",
     "MLPFit",
+    "activation_pair",
+    "check_mlp_params",
     "mlp_backward",
     "mlp_evaluate",
     "mlp_forward",
@@ -38,10 +52,12 @@ __all__ = [
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus")
 
 
-def _activation(name: object) -> tuple[Callable, Callable]:
-    """The (forward, backward) pair of `dlbook.numpy.layers` for an activation name."""
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}; got {name!r}")
+def activation_pair(name: str) -> tuple[Callable, Callable]:
+    """The (forward, backward) pair of `dlbook.numpy.layers` for an activation name.
+
+    `name` is one of "relu", "leaky_relu", "elu", "tanh", "sigmoid" and "softplus".
+    """
+    check_choice("activation", name, ACTIVATIONS)
     return getattr(layers, f"{name}_forward"), getattr(layers, f"{name}_backward")
 
 
@@ -62,8 +78,12 @@ def _one_blas_thread() -> Iterator[None]:
         yield
 
 
-def _check_params(params: object) -> list[np.ndarray]:
-    """params as a list of float64 arrays [w1 (D0, D1), b1 (D1,), w2 (D1, D2), ...]."""
+def check_mlp_params(params: object, x: object | None = None) -> tuple[list[np.ndarray], object]:
+    """Check params [w1 (D0, D1), b1 (D1,), w2 (D1, D2), ...] and, if given, x (N, D0).
+
+    Returns (params as float arrays, x as a float array or None). Raises ValueError naming the
+    first parameter or input whose shape does not fit.
+    """
     if not isinstance(params, list | tuple) or len(params) < 2 or len(params) % 2:
         raise ValueError("params must be a list [w1, b1, w2, b2, ...] with one (w, b) per layer")
     checked, fan_in = [], None
@@ -77,11 +97,14 @@ def _check_params(params: object) -> list[np.ndarray]:
             raise ValueError(f"b{layer + 1} must have shape ({w.shape[1]},); got {b.shape}")
         checked += [w, b]
         fan_in = w.shape[1]
-    return checked
+    if x is not None:
+        x = as_float_array("x", x, shape=("N", checked[0].shape[0]))
+    return checked, x
 
 
+@shapes(rng="rng", init="{he, xavier}")
 def mlp_init(
-    sizes: Sequence[int], rng: np.random.Generator, *, init: str = "he"
+    sizes: Sequence[int], *, rng: np.random.Generator, init: str = "he"
 ) -> list[np.ndarray]:
     """Parameters [w1, b1, ...] for layer widths `sizes` (input, hidden..., output).
 
@@ -91,20 +114,15 @@ def mlp_init(
     variances of activations and gradients for tanh-like units (Glorot and Bengio, 2010).
     Book: {ref}`sec-backprop-mlp`.
     """
-    if isinstance(sizes, str) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-        raise ValueError(f"sizes must list at least 2 layer widths (in, ..., out); got {sizes!r}")
-    for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, int | np.integer) or s <= 0:
-            raise ValueError(f"sizes must hold positive ints; got {list(sizes)!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
-    if init not in ("he", "xavier"):
-        raise ValueError(f"init must be 'he' or 'xavier'; got {init!r}")
+    sizes = check_ints("sizes", sizes, min_len=2)
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         var = 2.0 / fan_in if init == "he" else 2.0 / (fan_in + fan_out)
         params += [rng.normal(0.0, np.sqrt(var), size=(fan_in, fan_out)), np.zeros(fan_out)]
     return params
+
+
+mlp_init = keyword_only("rng")(mlp_init)  # mlp_init(sizes, rng) was the first edition's call
 
 
 class MLPCache(NamedTuple):
@@ -120,9 +138,8 @@ def mlp_forward(
     params: list[np.ndarray], x: np.ndarray, activation: str = "relu"
 ) -> tuple[np.ndarray, MLPCache]:
     """Logits (N, D_out) for x (N, D_in): linear, activation, ..., activation, linear."""
-    params = _check_params(params)
-    act_forward, _ = _activation(activation)
-    x = as_float_array("x", x, shape=("N", params[0].shape[0]))
+    params, x = check_mlp_params(params, x)
+    act_forward, _ = activation_pair(activation)
     n_layers = len(params) // 2
     h, linear_caches, act_caches = x, [], []
     for layer in range(n_layers):
@@ -140,9 +157,7 @@ def mlp_backward(dlogits: np.ndarray, cache: MLPCache) -> list[np.ndarray]:
     Walks the layers from the last to the first; each step applies one layer's local chain
     rule to the gradient that arrives from above.
     """
-    if not isinstance(cache, MLPCache):
-        raise ValueError(f"cache must be the MLPCache from mlp_forward; got {type(cache).__name__}")
-    _, act_backward = _activation(cache.activation)
+    _, act_backward = activation_pair(check_cache(cache, MLPCache).activation)
     n_layers = len(cache.linear)
     x = cache.linear[0].x
     dh = as_float_array("dlogits", dlogits, shape=(len(x), cache.linear[-1].w.shape[1]))
@@ -167,7 +182,7 @@ def mlp_evaluate(
     """(mean cross-entropy, accuracy) of the MLP on x (N, D_in) with labels y (N,)."""
     logits, _ = mlp_forward(params, x, activation)
     loss, _ = softmax_cross_entropy(logits, y)
-    y = as_label_array("y", y, allowed=range(logits.shape[1]), n=len(logits))
+    y = as_labels("y", y, num_classes=logits.shape[1], n=len(logits))
     return loss, float(np.mean(logits.argmax(axis=1) == y))
 
 
@@ -207,17 +222,12 @@ def mlp_train(
     extra threads slow down badly on shared cores. Raises FloatingPointError naming the epoch if
     training diverges.
     """
-    params = [p.copy() for p in _check_params(params)]
-    _activation(activation)
-    x = as_float_array("x", x, shape=("N", params[0].shape[0]))
-    y = as_label_array("y", y, allowed=range(params[-1].shape[0]), n=len(x))
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
-        raise ValueError(f"epochs must be a positive int; got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-    lr = check_positive("lr", lr)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
+    params, x = check_mlp_params(params, x)
+    params = [p.copy() for p in params]
+    activation_pair(activation)
+    y = as_labels("y", y, num_classes=params[-1].shape[0], n=len(x))
+    epochs, batch_size = check_int("epochs", epochs), check_int("batch_size", batch_size)
+    lr, rng = check_positive("lr", lr), check_rng(rng)
     if (x_val is None) != (y_val is None):
         raise ValueError("x_val and y_val must be given together")
     history: dict[str, list[float]] = {

@@ -18,9 +18,20 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlbook._validate import as_float_array, check_int, check_positive
+from dlbook.checks import (
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_positive,
+    check_shape,
+    shapes,
+)
 
 __all__ = [
+    "OPTIMIZER_CHOICES",
+    "optimizer_path",
     "SGD",
     "SURFACES",
     "Adadelta",
@@ -31,8 +42,12 @@ __all__ = [
     "Optimizer",
     "RMSprop",
     "Surface",
+    "as_steps",
     "beale",
     "beale_grad",
+    "check_hyperparameters",
+    "check_optimizer_grads",
+    "check_optimizer_params",
     "cosine_annealing_lr",
     "ista",
     "lasso_objective",
@@ -50,11 +65,15 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
-# Checks shared by the optimizers
+# Checks used by the optimizers and schedules (public, so the book can import them)
 
 
-def _check_params(params: object) -> list[np.ndarray]:
-    """params as a non-empty list of finite floating-point ndarrays (updated in place)."""
+def check_optimizer_params(params: object) -> list[np.ndarray]:
+    """Check the parameters of an optimizer and return them as a list.
+
+    params must be a non-empty list (or tuple) of writeable floating-point ndarrays holding
+    finite numbers: the optimizer updates them in place. Raises `ValueError` naming params[i].
+    """
     if isinstance(params, np.ndarray) or not isinstance(params, list | tuple) or not params:
         raise ValueError("params must be a non-empty list of NumPy arrays (updated in place)")
     for i, p in enumerate(params):
@@ -67,8 +86,12 @@ def _check_params(params: object) -> list[np.ndarray]:
     return list(params)
 
 
-def _check_grads(grads: object, params: list[np.ndarray]) -> list[np.ndarray]:
-    """grads as float64 arrays, one per parameter and of its shape, all finite."""
+def check_optimizer_grads(grads: object, params: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Check a step's gradients and return them as float arrays (float32 stays float32).
+
+    grads must be a list holding one finite array per parameter, each of its parameter's shape.
+    Raises `ValueError` naming grads[i] and the expected shape.
+    """
     if isinstance(grads, np.ndarray) or not isinstance(grads, list | tuple):
         raise ValueError(f"grads must be a list of {len(params)} arrays, one per parameter")
     if len(grads) != len(params):
@@ -86,18 +109,76 @@ def _check_grads(grads: object, params: list[np.ndarray]) -> list[np.ndarray]:
     return checked
 
 
-def _check_rate(name: str, value: object, *, upper_open: bool) -> float:
-    """A decay rate in [0, 1) (upper_open) or [0, 1]."""
-    v = check_positive(name, value, allow_zero=True)
-    if v > 1 or (upper_open and v == 1):
-        raise ValueError(f"{name} must lie in [0, {'1)' if upper_open else '1]'}; got {value!r}")
-    return v
+def as_steps(step: object) -> np.ndarray:
+    """A schedule's step number(s): an int >= 0, or an integer array of them, as an array."""
+    s = np.asarray(step)
+    if not np.issubdtype(s.dtype, np.integer) or np.any(s < 0):
+        raise ValueError(f"step must be an int >= 0 or an array of them; got {step!r}")
+    return s
 
 
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
-    return bool(value)
+def _pair_of_rates(name: str, value: object) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (beta1, beta2) in [0, 1); got {value!r}")
+    return check_fraction(f"{name}[0]", value[0]), check_fraction(f"{name}[1]", value[1])
+
+
+_RULES: dict[str, Callable[[str, object], object]] = {
+    # torch.optim's names and ranges
+    "lr": lambda n, v: None if v is None else check_positive(n, v, allow_zero=True),
+    "eps": check_positive,
+    "betas": _pair_of_rates,
+    **dict.fromkeys(
+        ("momentum", "weight_decay", "lr_decay", "initial_accumulator_value", "lam"),
+        lambda n, v: check_positive(n, v, allow_zero=True),
+    ),
+    **dict.fromkeys(
+        ("dampening", "alpha", "rho"), lambda n, v: check_fraction(n, v, high_open=False)
+    ),
+    **dict.fromkeys(("nesterov", "centered", "amsgrad", "three_phase"), check_bool),
+    # torch.optim.lr_scheduler's names and ranges
+    "step": lambda n, v: as_steps(v),
+    "steps": lambda n, v: check_int(n, v, minimum=0),
+    **dict.fromkeys(("step_size", "T_max", "total_iters", "total_steps"), check_int),
+    **dict.fromkeys(
+        ("base_lr", "gamma", "eta_min"), lambda n, v: check_positive(n, v, allow_zero=True)
+    ),
+    **dict.fromkeys(("max_lr", "div_factor", "final_div_factor"), check_positive),
+    "start_factor": lambda n, v: check_fraction(n, v, low_open=True, high_open=False),
+    "end_factor": lambda n, v: check_fraction(n, v, high_open=False),
+    "pct_start": lambda n, v: check_fraction(n, v, low_open=True, high_open=False),
+    "anneal_strategy": lambda n, v: check_choice(n, v, ("cos", "linear")),
+}
+
+
+def check_hyperparameters(**values: object) -> tuple:
+    """Check hyper-parameters by their torch.optim names; return the checked values in order.
+
+    ``lr, eps = check_hyperparameters(lr=lr, eps=eps)``. Each name has torch's range: lr,
+    momentum, weight_decay, lr_decay, initial_accumulator_value, lam, base_lr, gamma and eta_min
+    >= 0; eps, max_lr, div_factor and final_div_factor > 0; dampening, alpha, rho and end_factor
+    in [0, 1]; start_factor and pct_start in (0, 1]; betas a pair in [0, 1); nesterov, centered,
+    amsgrad and three_phase True or False; step_size, T_max, total_iters and total_steps ints
+    >= 1, steps an int >= 0, step an int (array) >= 0 (see `as_steps`); anneal_strategy "cos"
+    or "linear". Rules across names: nesterov=True needs momentum > 0 and dampening = 0; step
+    <= total_steps; pct_start * total_steps > 1. A failure raises `ValueError` naming the
+    argument; an unknown name raises `TypeError`.
+    """
+    unknown = sorted(set(values) - set(_RULES))
+    if unknown:
+        raise TypeError(f"check_hyperparameters does not know {unknown}")
+    out = {name: _RULES[name](name, value) for name, value in values.items()}
+    if out.get("nesterov") and (out.get("momentum", 0) == 0 or out.get("dampening", 0) != 0):
+        raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
+    if "total_steps" in out:
+        total = out["total_steps"]
+        if "step" in out and np.any(out["step"] > total):
+            raise ValueError(f"step must be <= total_steps = {total}; got {out['step'].max()}")
+        if "pct_start" in out and out["pct_start"] * total <= 1:
+            raise ValueError(
+                f"pct_start * total_steps must exceed 1; got {out['pct_start'] * total}"
+            )
+    return tuple(out.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,7 +196,7 @@ class Optimizer:
     """
 
     def __init__(self, params: Sequence[np.ndarray], lr: float) -> None:
-        self.params = _check_params(params)
+        self.params = check_optimizer_params(params)
         self.lr = lr  # checked by the setter below
         self.t = 0  # the number of steps taken
 
@@ -129,14 +210,14 @@ class Optimizer:
 
     def step(self, grads: Sequence[np.ndarray]) -> None:
         """Update every parameter in place; grads holds one array per parameter, same shapes."""
-        grads = _check_grads(grads, self.params)
+        grads = check_optimizer_grads(grads, self.params)
         self.t += 1
         for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             self._update(i, p, g)
 
     def _zeros(self) -> list[np.ndarray]:
-        """One float64 zero array per parameter: the initial state of a running average."""
-        return [np.zeros(p.shape) for p in self.params]
+        """One zero array per parameter, in its dtype: the start of a running average."""
+        return [np.zeros_like(p) for p in self.params]
 
     def _update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
@@ -162,12 +243,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = check_positive("momentum", momentum, allow_zero=True)
-        self.dampening = _check_rate("dampening", dampening, upper_open=False)
-        self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
-        self.nesterov = _check_bool("nesterov", nesterov)
-        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
-            raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
+        self.momentum, self.dampening, self.weight_decay, self.nesterov = check_hyperparameters(
+            momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
+        )
         self.velocity: list[np.ndarray | None] = [None] * len(self.params)
 
     def _update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
@@ -200,13 +278,13 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
     ) -> None:
         super().__init__(params, lr)
-        self.lr_decay = check_positive("lr_decay", lr_decay, allow_zero=True)
-        self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
-        init = check_positive(
-            "initial_accumulator_value", initial_accumulator_value, allow_zero=True
+        self.lr_decay, self.weight_decay, self.eps, init = check_hyperparameters(
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            eps=eps,
+            initial_accumulator_value=initial_accumulator_value,
         )
-        self.eps = check_positive("eps", eps)
-        self.sum_sq = [np.full(p.shape, init) for p in self.params]
+        self.sum_sq = [np.full_like(p, init) for p in self.params]
 
     def _update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         if self.weight_decay:
@@ -239,11 +317,15 @@ class RMSprop(Optimizer):
         centered: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        self.alpha = _check_rate("alpha", alpha, upper_open=False)
-        self.eps = check_positive("eps", eps)
-        self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
-        self.momentum = check_positive("momentum", momentum, allow_zero=True)
-        self.centered = _check_bool("centered", centered)
+        self.alpha, self.eps, self.weight_decay, self.momentum, self.centered = (
+            check_hyperparameters(
+                alpha=alpha,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                centered=centered,
+            )
+        )
         self.square_avg, self.grad_avg, self.velocity = self._zeros(), self._zeros(), self._zeros()
 
     def _update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
@@ -286,9 +368,9 @@ class Adadelta(Optimizer):
         weight_decay: float = 0,
     ) -> None:
         super().__init__(params, lr)
-        self.rho = _check_rate("rho", rho, upper_open=False)
-        self.eps = check_positive("eps", eps)
-        self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+        self.rho, self.eps, self.weight_decay = check_hyperparameters(
+            rho=rho, eps=eps, weight_decay=weight_decay
+        )
         self.square_avg, self.delta_avg = self._zeros(), self._zeros()
 
     def _update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
@@ -324,13 +406,9 @@ class Adam(Optimizer):
         amsgrad: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        if not isinstance(betas, list | tuple) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
-        self.beta1 = _check_rate("betas[0]", betas[0], upper_open=True)
-        self.beta2 = _check_rate("betas[1]", betas[1], upper_open=True)
-        self.eps = check_positive("eps", eps)
-        self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
-        self.amsgrad = _check_bool("amsgrad", amsgrad)
+        (self.beta1, self.beta2), self.eps, self.weight_decay, self.amsgrad = check_hyperparameters(
+            betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        )
         self.m, self.v, self.v_max = self._zeros(), self._zeros(), self._zeros()
 
     def _update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
@@ -504,17 +582,6 @@ def trajectory(
 # Learning-rate schedules: lr as a function of the step number, as torch.optim.lr_scheduler
 
 
-def _steps(step: object) -> np.ndarray:
-    s = np.asarray(step)
-    if not np.issubdtype(s.dtype, np.integer) or np.any(s < 0):
-        raise ValueError(f"step must be an int >= 0 or an array of them; got {step!r}")
-    return s
-
-
-def _out(values: np.ndarray) -> float | np.ndarray:
-    return float(values) if values.ndim == 0 else values
-
-
 def step_lr(
     step: int | np.ndarray, base_lr: float, step_size: int, gamma: float = 0.1
 ) -> float | np.ndarray:
@@ -522,11 +589,10 @@ def step_lr(
 
     `step` counts scheduler steps from 0 (an int, or an int array for a whole schedule).
     """
-    s = _steps(step)
-    base_lr = check_positive("base_lr", base_lr, allow_zero=True)
-    step_size = check_int("step_size", step_size)
-    gamma = check_positive("gamma", gamma, allow_zero=True)
-    return _out(base_lr * gamma ** (s // step_size))
+    s, base_lr, step_size, gamma = check_hyperparameters(
+        step=step, base_lr=base_lr, step_size=step_size, gamma=gamma
+    )
+    return base_lr * gamma ** (s // step_size)
 
 
 def cosine_annealing_lr(
@@ -537,11 +603,10 @@ def cosine_annealing_lr(
     Half a cosine from base_lr at step 0 down to eta_min at step T_max; past T_max it rises
     again, as torch's does. Book: {ref}`sec-optim-schedules`.
     """
-    s = _steps(step)
-    base_lr = check_positive("base_lr", base_lr, allow_zero=True)
-    T_max = check_int("T_max", T_max)
-    eta_min = check_positive("eta_min", eta_min, allow_zero=True)
-    return _out(eta_min + (base_lr - eta_min) * (1 + np.cos(np.pi * s / T_max)) / 2)
+    s, base_lr, T_max, eta_min = check_hyperparameters(
+        step=step, base_lr=base_lr, T_max=T_max, eta_min=eta_min
+    )
+    return eta_min + (base_lr - eta_min) * (1 + np.cos(np.pi * s / T_max)) / 2
 
 
 def linear_warmup(
@@ -555,15 +620,15 @@ def linear_warmup(
     end_factor at step total_iters and stays there. With start_factor < end_factor = 1 it is a
     warm-up. Book: {ref}`sec-optim-schedules`.
     """
-    s = _steps(step)
-    base_lr = check_positive("base_lr", base_lr, allow_zero=True)
-    start_factor = check_positive("start_factor", start_factor)
-    end_factor = check_positive("end_factor", end_factor, allow_zero=True)
-    if start_factor > 1 or end_factor > 1:
-        raise ValueError("start_factor must lie in (0, 1] and end_factor in [0, 1]")
-    total_iters = check_int("total_iters", total_iters)
+    s, base_lr, start_factor, end_factor, total_iters = check_hyperparameters(
+        step=step,
+        base_lr=base_lr,
+        start_factor=start_factor,
+        end_factor=end_factor,
+        total_iters=total_iters,
+    )
     frac = np.minimum(s, total_iters) / total_iters
-    return _out(base_lr * (start_factor + (end_factor - start_factor) * frac))
+    return base_lr * (start_factor + (end_factor - start_factor) * frac)
 
 
 def one_cycle_lr(
@@ -584,22 +649,28 @@ def one_cycle_lr(
     goes on to the minimum. Steps past total_steps raise ValueError, as torch does (step =
     total_steps itself is allowed there and extrapolates). Book: {ref}`sec-optim-schedules`.
     """
-    s = _steps(step)
-    max_lr = check_positive("max_lr", max_lr)
-    total_steps = check_int("total_steps", total_steps)
-    if np.any(s > total_steps):
-        raise ValueError(f"step must be <= total_steps = {total_steps}; got {s.max()}")
-    pct_start = check_positive("pct_start", pct_start)
-    if pct_start > 1:
-        raise ValueError(f"pct_start must lie in (0, 1]; got {pct_start!r}")
-    if anneal_strategy not in ("cos", "linear"):
-        raise ValueError(f"anneal_strategy must be 'cos' or 'linear'; got {anneal_strategy!r}")
-    initial = max_lr / check_positive("div_factor", div_factor)
-    final = initial / check_positive("final_div_factor", final_div_factor)
-    up_end = pct_start * total_steps - 1  # the step at which lr reaches max_lr
-    if up_end <= 0:
-        raise ValueError(f"pct_start * total_steps must exceed 1; got {pct_start * total_steps}")
-    if _check_bool("three_phase", three_phase):
+    (
+        s,
+        max_lr,
+        total_steps,
+        pct_start,
+        anneal_strategy,
+        div_factor,
+        final_div_factor,
+        three_phase,
+    ) = check_hyperparameters(
+        step=step,
+        max_lr=max_lr,
+        total_steps=total_steps,
+        pct_start=pct_start,
+        anneal_strategy=anneal_strategy,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+        three_phase=three_phase,
+    )
+    initial, up_end = max_lr / div_factor, pct_start * total_steps - 1  # lr = max_lr at up_end
+    final = initial / final_div_factor
+    if three_phase:
         phases = [(up_end, initial, max_lr), (2 * up_end, max_lr, initial)]
         phases.append((total_steps - 1, initial, final))
     else:
@@ -617,44 +688,36 @@ def one_cycle_lr(
         lr[here] = anneal(lo, hi, (s[here] - begin) / (end - begin))
         done |= here
         begin = end
-    return _out(lr)
+    return lr[()]  # a number for an int step, else the array
 
 
 # ---------------------------------------------------------------------------------------------
 # The L1 penalty: soft-thresholding and ISTA
 
 
+@shapes(x="...", t=">= 0")
 def soft_threshold(x: np.ndarray, t: float) -> np.ndarray:
     """The proximal operator of t * |x|_1: sign(x) * max(|x| - t, 0), elementwise.
 
     x has any shape; t >= 0. Every entry with |x| <= t becomes exactly 0; the others move t
     toward 0. Book: {ref}`sec-optim-proximal`.
     """
-    x = as_float_array("x", x, allow_empty=True)
-    t = check_positive("t", t, allow_zero=True)
     return np.sign(x) * np.maximum(np.abs(x) - t, 0.0)
 
 
+@shapes(w="...", grad="...", lr="> 0", lam=">= 0")
 def proximal_l1_step(w: np.ndarray, grad: np.ndarray, lr: float, lam: float) -> np.ndarray:
     """One proximal gradient step on f(w) + lam * |w|_1: a gradient step on the smooth part f,
     then soft-thresholding by lr * lam. w and grad (the gradient of f at w) share a shape.
     Book: {ref}`sec-optim-proximal`.
     """
-    w = as_float_array("w", w, allow_empty=True)
-    grad = as_float_array("grad", grad, allow_empty=True)
-    if grad.shape != w.shape:
-        raise ValueError(f"grad must have the shape of w {w.shape}; got {grad.shape}")
-    lr = check_positive("lr", lr)
-    lam = check_positive("lam", lam, allow_zero=True)
+    check_shape("grad", grad, w.shape)
     return soft_threshold(w - lr * grad, lr * lam)
 
 
+@shapes(A="N D", b="N", w="D", lam=">= 0")
 def lasso_objective(A: np.ndarray, b: np.ndarray, w: np.ndarray, lam: float) -> float:
     """The lasso objective 0.5 * |A w - b|^2 + lam * |w|_1 for A (N, D), b (N,), w (D,)."""
-    A = as_float_array("A", A, shape=("N", "D"))
-    b = as_float_array("b", b, shape=(A.shape[0],))
-    w = as_float_array("w", w, shape=(A.shape[1],))
-    lam = check_positive("lam", lam, allow_zero=True)
     r = A @ w - b
     return float(0.5 * r @ r + lam * np.abs(w).sum())
 
@@ -666,6 +729,7 @@ class ISTAFit(NamedTuple):
     objective: np.ndarray
 
 
+@shapes(A="N D", b="N", w0="optional: D", lam=">= 0", steps="int >= 0", lr="optional > 0")
 def ista(
     A: np.ndarray,
     b: np.ndarray,
@@ -682,14 +746,47 @@ def ista(
     makes the objective fall at every step. Starts at w0 (default 0). Book:
     {ref}`sec-optim-proximal`.
     """
-    A = as_float_array("A", A, shape=("N", "D"))
-    b = as_float_array("b", b, shape=(A.shape[0],))
-    lam = check_positive("lam", lam, allow_zero=True)
-    steps = check_int("steps", steps, minimum=0)
-    lr = 1.0 / np.linalg.norm(A, 2) ** 2 if lr is None else check_positive("lr", lr)
-    w = np.zeros(A.shape[1]) if w0 is None else as_float_array("w0", w0, shape=(A.shape[1],))
+    lr = 1.0 / np.linalg.norm(A, 2) ** 2 if lr is None else lr  # 1 / L
+    w = np.zeros(A.shape[1], A.dtype) if w0 is None else w0
     objective = [lasso_objective(A, b, w, lam)]
     for _ in range(steps):
         w = proximal_l1_step(w, A.T @ (A @ w - b), lr, lam)
         objective.append(lasso_objective(A, b, w, lam))
     return ISTAFit(w, np.array(objective))
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimizer paths on the test surfaces (the optimization chapter's explorer and figures)
+
+# name -> (class, fixed arguments, the argument that beta sets, or None when beta is unused)
+OPTIMIZER_CHOICES: dict[str, tuple[type, dict, str | None]] = {
+    "SGD": (SGD, {}, None),
+    "Momentum": (SGD, {}, "momentum"),
+    "Nesterov": (SGD, {"nesterov": True}, "momentum"),
+    "Adagrad": (Adagrad, {}, None),
+    "RMSprop": (RMSprop, {}, "alpha"),
+    "Adadelta": (Adadelta, {}, "rho"),
+    "Adam": (Adam, {}, "betas"),
+}
+
+
+def optimizer_path(
+    surface: str, optimizer: str, lr: float, beta: float = 0.9, steps: int = 500
+) -> np.ndarray:
+    """The points (n, 2) that `optimizer` visits on `SURFACES[surface]` from its start.
+
+    `optimizer` is one of "SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adadelta",
+    "Adam"; `beta` is the momentum (Momentum, Nesterov), alpha (RMSprop), rho (Adadelta) or
+    beta1 (Adam, with beta2 = 0.999), and is unused by SGD and Adagrad. The path stops early if
+    it diverges (see `trajectory`).
+    """
+    check_choice("surface", surface, SURFACES)
+    check_choice("optimizer", optimizer, OPTIMIZER_CHOICES)
+    cls, hyper, knob = OPTIMIZER_CHOICES[optimizer]
+    hyper = dict(hyper, lr=lr)
+    if knob == "betas":
+        hyper["betas"] = (beta, 0.999)
+    elif knob is not None:
+        hyper[knob] = beta
+    s = SURFACES[surface]
+    return trajectory(s.grad, s.start, cls, steps, **hyper)

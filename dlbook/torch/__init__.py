@@ -1,33 +1,11 @@
 """The PyTorch side of dlbook: device choice, seeding, training loops and models.
 
-Import it as `import dlbook.torch as dtorch` (never `from dlbook import torch`, which would
-shadow torch itself).
+Import it as ``import dlbook.torch as dtorch`` (never ``from dlbook import torch``, which would
+shadow torch itself). Every public module's ``__all__`` is re-exported here, models included,
+so a chapter that adds a module edits nothing in this file. Modules that need an optional
+dependency (gymnasium) import it inside the functions that use it.
 """
 
-from __future__ import annotations
+from dlbook._reexport import reexport
 
-from dlbook.torch.checkpoint import EarlyStopping, load_checkpoint, save_checkpoint
-from dlbook.torch.device import get_device, seed_everything
-from dlbook.torch.models import MLP, BasicBlock, LeNet, PlainCNN, ResNet
-from dlbook.torch.perceptron import TorchPerceptronFit, perceptron_train
-from dlbook.torch.train import History, TensorBatches, evaluate, fit, predict
-
-__all__ = [
-    "EarlyStopping",
-    "load_checkpoint",
-    "save_checkpoint",
-    "MLP",
-    "BasicBlock",
-    "LeNet",
-    "PlainCNN",
-    "ResNet",
-    "History",
-    "TensorBatches",
-    "TorchPerceptronFit",
-    "evaluate",
-    "fit",
-    "get_device",
-    "perceptron_train",
-    "predict",
-    "seed_everything",
-]
+__all__ = reexport(__name__, __path__, globals())

@@ -16,10 +16,14 @@ import math
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from dlbook.checks import check_bool
+from dlbook.torch.train import Callback, History
 
 __all__ = ["EarlyStopping", "load_checkpoint", "save_checkpoint"]
 
@@ -69,8 +73,12 @@ def load_checkpoint(
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
-class EarlyStopping:
+class EarlyStopping(Callback):
     """Stop training when a validation metric has not improved for `patience` epochs.
+
+    As a `fit` callback (`fit(..., callbacks=[EarlyStopping(5)])`) it reads
+    `history.<monitor>` (default "val_loss") after each epoch, stops `fit` when patience runs
+    out and, with `restore_best=True`, loads the best weights when training ends.
 
     Call `step(value, model)` once per epoch with the validation metric. An improvement means
     value < best - min_delta (`mode="min"`, for a loss) or value > best + min_delta
@@ -91,7 +99,15 @@ class EarlyStopping:
         min_delta: float = 0.0,
         mode: str = "min",
         path: str | os.PathLike[str] | None = None,
+        monitor: str = "val_loss",
+        restore_best: bool = True,
     ) -> None:
+        if monitor not in {f.name for f in fields(History)}:
+            raise ValueError(
+                f"monitor must name a History list such as 'val_loss'; got {monitor!r}"
+            )
+        self.monitor = monitor
+        self.restore_best = check_bool("restore_best", restore_best)
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
             raise ValueError(f"patience must be an int >= 1; got {patience!r}")
         if isinstance(min_delta, bool) or not isinstance(min_delta, int | float):
@@ -139,6 +155,19 @@ class EarlyStopping:
             self.bad_epochs += 1
         self.stopped = self.bad_epochs >= self.patience
         return self.stopped
+
+    def on_epoch_end(self, epoch: int, history: History, model: nn.Module) -> bool:
+        values = getattr(history, self.monitor)
+        if not values:
+            raise ValueError(
+                f"EarlyStopping monitors history.{self.monitor}, which is empty "
+                "(pass a val_loader to fit, or monitor 'train_loss')"
+            )
+        return self.step(values[-1], model)
+
+    def on_train_end(self, model: nn.Module) -> None:
+        if self.restore_best and self._saved:
+            self.restore(model)
 
     def restore(self, model: nn.Module) -> nn.Module:
         """Load the best weights saved so far into `model` (in place) and return it."""

@@ -10,6 +10,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+__all__ = ["TorchPerceptronFit", "perceptron_train"]
+
 
 class TorchPerceptronFit(NamedTuple):
     """The trained layer and the number of mistakes in each pass over the data."""

@@ -15,10 +15,21 @@ from dataclasses import dataclass, field, fields
 import torch
 from torch import nn
 
+from dlbook.checks import check_choice, check_positive
 from dlbook.progress import progress_bar
 from dlbook.torch.device import get_device
+from dlbook.torch.perf import _amp_dtype, autocast, to_channels_last
 
-__all__ = ["History", "TensorBatches", "evaluate", "fit", "predict"]
+__all__ = [
+    "Callback",
+    "EpochMeter",
+    "History",
+    "TensorBatches",
+    "TimeLimit",
+    "evaluate",
+    "fit",
+    "predict",
+]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -149,23 +160,64 @@ def _acc_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
 
 
+class EpochMeter:
+    """Running sums kept on the device and read back once: the one-sync-per-epoch rule.
+
+    `add(name, value, n)` adds a batch mean `value` (a 0-d tensor or a number) computed over
+    `n` examples; `add_sum(name, total, n)` adds a sum over `n` items. `read()` returns every
+    metric's mean per item with a single device-to-host transfer. `fit` uses one for the loss
+    and the accuracy; a GAN or RL loop that is not `fit` uses one for its own metrics.
+    """
+
+    def __init__(self, device: torch.device | str | None = None) -> None:
+        self.device = torch.device(device) if device is not None else get_device()
+        self.dtype = _acc_dtype(self.device)
+        self._sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}  # host ints: batch sizes are shapes, no sync needed
+
+    def add_sum(self, name: str, total: torch.Tensor | float, n: int) -> None:
+        """Add `total`, a sum over `n` items, to the running sum called `name`."""
+        total = torch.as_tensor(total).detach().to(self.device, self.dtype)
+        if name in self._sums:
+            self._sums[name] += total
+        else:
+            self._sums[name] = total.clone()
+        self.counts[name] = self.counts.get(name, 0) + int(n)
+
+    def add(self, name: str, value: torch.Tensor | float, n: int = 1) -> None:
+        """Add a batch mean `value` over `n` examples (so the result is a mean per example)."""
+        self.add_sum(name, torch.as_tensor(value).detach().to(self.device, self.dtype) * n, n)
+
+    def read(self) -> dict[str, float]:
+        """Return {name: sum / count} with one host sync (NaN for a count of zero)."""
+        if not self._sums:
+            return {}
+        names = list(self._sums)
+        totals = torch.stack([self._sums[k] for k in names]).tolist()
+        return {
+            k: (t / self.counts[k] if self.counts[k] else math.nan)
+            for k, t in zip(names, totals, strict=True)
+        }
+
+    def reset(self) -> None:
+        """Forget every sum, for the next epoch."""
+        self._sums.clear()
+        self.counts.clear()
+
+
 class _Sums:
-    """Running sums on the device: summed loss, correct predictions, and a validity flag."""
+    """The loss and accuracy of one pass, on an `EpochMeter`, with a validity flag."""
 
     def __init__(self, device: torch.device, accuracy: bool) -> None:
-        dtype = _acc_dtype(device)
-        self.loss = torch.zeros((), dtype=dtype, device=device)
-        self.correct = torch.zeros((), dtype=dtype, device=device)
-        self.valid = torch.ones((), dtype=torch.bool, device=device)
-        self.n = 0  # examples seen (host int: batch sizes are shapes, no sync needed)
-        self.n_pred = 0  # predictions scored (B, or B*T for sequence outputs)
+        self.meter = EpochMeter(device)
+        self.n = 0  # examples seen
         self.accuracy = accuracy  # cleared on the host when the shapes rule accuracy out
 
     def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
         b = y.shape[0]
         # loss_fn returns the batch mean, so mean * B is the batch sum: the epoch mean is then
         # per example, not per batch (the last batch may be smaller).
-        self.loss += loss.detach() * b
+        self.meter.add("loss", loss.float(), b)
         self.n += b
         if self.accuracy and not isinstance(out, torch.Tensor):
             self.accuracy = False
@@ -175,20 +227,16 @@ class _Sums:
                 self.accuracy = False
             else:
                 correct, n_pred, valid = scored
-                self.correct += correct
-                self.n_pred += n_pred
+                self.meter.add_sum("acc", correct, n_pred)
                 if valid is not None:
-                    self.valid &= valid
+                    self.meter.add_sum("invalid", ~valid, 1)
 
     def read(self) -> tuple[float, float | None]:
         """Return (mean loss, accuracy or None) with one device-to-host transfer."""
-        loss_sum, correct, valid = torch.stack(
-            [self.loss, self.correct, self.valid.to(self.loss.dtype)]
-        ).tolist()
-        mean_loss = loss_sum / self.n
-        if not self.accuracy or not valid or self.n_pred == 0:
-            return mean_loss, None
-        return mean_loss, correct / self.n_pred
+        means = self.meter.read()
+        if not self.accuracy or "acc" not in means or means.get("invalid", 0.0) > 0:
+            return means["loss"], None
+        return means["loss"], means["acc"]
 
 
 def _correct(
@@ -227,6 +275,78 @@ def _model_device(model: nn.Module) -> torch.device:
     return get_device()
 
 
+class Callback:
+    """Hooks into `fit`. Override any of them; a hook that returns True stops training.
+
+    - `on_train_begin(model)`: before the first epoch;
+    - `on_batch_end(step, model)`: after each optimizer step (`step` counts from 1). It must
+      not read device values, or it adds a host sync per step;
+    - `on_epoch_end(epoch, history, model)`: after each epoch, with `history` up to date;
+    - `on_train_end(model)`: after the last epoch, also when training stopped early.
+    """
+
+    def on_train_begin(self, model: nn.Module) -> None:
+        return None
+
+    def on_batch_end(self, step: int, model: nn.Module) -> bool | None:
+        return None
+
+    def on_epoch_end(self, epoch: int, history: History, model: nn.Module) -> bool | None:
+        return None
+
+    def on_train_end(self, model: nn.Module) -> None:
+        return None
+
+
+class TimeLimit(Callback):
+    """Stop training after `seconds` of wall-clock time, at the end of a step.
+
+    The epoch that was cut short is still recorded (its loss is the mean over the steps it
+    made), so two models can be compared at equal training time.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = check_positive("seconds", seconds)
+        self.start = 0.0
+        self.steps = 0
+
+    def on_train_begin(self, model: nn.Module) -> None:
+        self.start = time.perf_counter()
+        self.steps = 0
+
+    def on_batch_end(self, step: int, model: nn.Module) -> bool:
+        self.steps = step
+        return time.perf_counter() - self.start >= self.seconds
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since training began."""
+        return time.perf_counter() - self.start
+
+
+def _check_callbacks(callbacks: object) -> list[Callback]:
+    items = list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
+    for i, cb in enumerate(items):
+        if not any(
+            callable(getattr(cb, h, None))
+            for h in ("on_train_begin", "on_batch_end", "on_epoch_end", "on_train_end")
+        ):
+            raise ValueError(
+                f"callbacks[{i}] must be a dlbook.torch.Callback (or have one of its hooks); "
+                f"got {type(cb).__name__}"
+            )
+    return items
+
+
+def _hook(callbacks: list, name: str, *args: object) -> bool:
+    stop = False
+    for cb in callbacks:
+        method = getattr(cb, name, None)
+        if callable(method):
+            stop = bool(method(*args)) or stop
+    return stop
+
+
 def fit(
     model: nn.Module,
     train_loader: Iterable,
@@ -239,6 +359,11 @@ def fit(
     scheduler: object | None = None,
     accuracy: bool = True,
     progress: bool | None = None,
+    callbacks: Iterable[Callback] | Callback = (),
+    clip_grad_norm: float | None = None,
+    scheduler_interval: str = "epoch",
+    amp_dtype: object = None,
+    channels_last: bool = False,
 ) -> History:
     """Train for `epochs`; return per-epoch loss/accuracy. Syncs with the device once per epoch.
 
@@ -255,19 +380,43 @@ def fit(
     `progress`: a tqdm bar over epochs. None shows it in a terminal or Jupyter unless the
     environment sets `DLBOOK_QUIET=1`; True/False force it.
 
+    Extension points, so that no chapter copies this loop:
+
+    - `callbacks`: `Callback` objects (`EarlyStopping`, `TimeLimit`, your own); a hook that
+      returns True stops training after the current step or epoch;
+    - `clip_grad_norm`: rescale the gradients so that their global L2 norm is at most this
+      (`torch.nn.utils.clip_grad_norm_`) before each optimizer step;
+    - `scheduler_interval`: "epoch" (default) or "batch" (warm-up, one-cycle: one
+      `scheduler.step()` per optimizer step);
+    - `amp_dtype`: None, "bf16" or "fp16" autocast for the forward pass and the loss
+      (`dlbook.torch.perf.autocast`); fp16 also scales the loss with a `GradScaler`;
+    - `channels_last`: NHWC memory format for the model and 4-D inputs.
+
     Raises ValueError for a bad `epochs` or an empty loader, and FloatingPointError naming the
     epoch when the training loss is NaN or infinite.
     """
     epochs = _check_epochs(epochs)
+    callbacks = _check_callbacks(callbacks)
+    if clip_grad_norm is not None:
+        clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
+    check_choice("scheduler_interval", scheduler_interval, ("epoch", "batch"))
+    amp = _amp_dtype(amp_dtype)
     _check_not_empty("train_loader", train_loader)
     if val_loader is not None:
         _check_not_empty("val_loader", val_loader)
     device = torch.device(device) if device is not None else get_device()
+    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if plateau and scheduler_interval == "batch":
+        raise ValueError("ReduceLROnPlateau needs a metric: use scheduler_interval='epoch'")
     was_training = model.training
     model.to(device)
+    if channels_last:
+        to_channels_last(model)
+    scaler = torch.amp.GradScaler(device.type) if amp == torch.float16 else None
     history = History()
-    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     bar = progress_bar(epochs, desc="fit", unit="epoch", progress=progress)
+    step, stop = 0, False
+    _hook(callbacks, "on_train_begin", model)
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
@@ -276,12 +425,31 @@ def fit(
             for batch in train_loader:
                 x, y = _unpack(batch, "train_loader")
                 x, y = _to(x, device), _to(y, device)
-                out = _forward(model, x)
-                loss = loss_fn(out, y)
-                loss.backward()
-                optimizer.step()
+                if channels_last:
+                    x = to_channels_last(x)
+                with autocast(device, amp):
+                    out = _forward(model, x)
+                    loss = loss_fn(out, y)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                else:
+                    loss.backward()
+                if clip_grad_norm is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
+                if scheduler is not None and scheduler_interval == "batch":
+                    scheduler.step()
                 sums.add(loss, out, y)
+                step += 1
+                if _hook(callbacks, "on_batch_end", step, model):
+                    stop = True
+                    break
             if sums.n == 0:
                 raise ValueError("train_loader is empty; expected at least one (x, y) batch")
             train_loss, train_acc = sums.read()  # the one host sync of the training pass
@@ -306,7 +474,7 @@ def fit(
                 if val_acc is not None:
                     history.val_acc.append(val_acc)
                     postfix["val_acc"] = f"{val_acc:.3f}"
-            if scheduler is not None:
+            if scheduler is not None and scheduler_interval == "epoch":
                 if plateau:
                     scheduler.step(history.val_loss[-1] if val_loader is not None else train_loss)
                 else:
@@ -314,6 +482,9 @@ def fit(
             history.epoch_time.append(time.perf_counter() - start)
             bar.set_postfix(postfix, refresh=False)
             bar.update(1)
+            if _hook(callbacks, "on_epoch_end", epoch, history, model) or stop:
+                break
+        _hook(callbacks, "on_train_end", model)
     finally:
         bar.close()
         model.train(was_training)

@@ -7,7 +7,7 @@ import pytest
 
 import dlbook.numpy as dnp
 from dlbook import widgets
-from dlbook.widgets import _draw_lr_path, _lr_problem
+from dlbook.widgets.linear_models import _draw_lr_path, _lr_problem
 
 pytest.importorskip("ipywidgets")
 

@@ -7,7 +7,8 @@ import pytest
 
 import dlbook.numpy as dnp
 from dlbook import data, widgets
-from dlbook.widgets import _update_points
+from dlbook.widgets import perceptron
+from dlbook.widgets.perceptron import _update_points
 
 pytest.importorskip("ipywidgets")
 
@@ -27,14 +28,26 @@ def test_stepper_bundle_has_widget_png_and_note(small):
     assert f"{n_updates} perceptron updates" in bundle["text/plain"]
 
 
-def test_stepper_slider_spans_every_update(small):
+def test_stepper_slider_spans_every_update_and_redraws_its_frame(small, monkeypatch):
     explorer = widgets.perceptron_stepper(*small)
     controls = explorer.widget.children[0]
     play, slider = controls.children
-    n_updates = len(dnp.perceptron_train(*small, epochs=20).trajectory) - 1
+    fit = dnp.perceptron_train(*small, epochs=20)
+    n_updates = len(fit.trajectory) - 1
     assert slider.max == play.max == n_updates > 0
-    slider.value = n_updates  # redraws without error at the last frame
-    assert slider.value == n_updates
+    drawn = []
+    original = perceptron._draw_perceptron_step
+
+    def spy(ax, X, y, trajectory, k, lr):
+        ax = original(ax, X, y, trajectory, k, lr)
+        drawn.append((k, ax.get_title()))
+        return ax
+
+    monkeypatch.setattr(perceptron, "_draw_perceptron_step", spy)
+    slider.value = n_updates  # moving the slider draws the last frame
+    w = fit.trajectory[-1]
+    assert len(drawn) == 1 and drawn[0][0] == n_updates
+    assert drawn[0][1].startswith(f"after {n_updates} updates: w = ({w[0]:.2f}, {w[1]:.2f})")
 
 
 def test_update_points_recovers_the_misclassified_examples(small):
@@ -52,3 +65,5 @@ def test_stepper_rejects_non_2d_inputs():
         widgets.perceptron_stepper(np.ones((4, 3)), np.array([1, -1, 1, -1]))
     with pytest.raises(ValueError, match="labels"):
         widgets.perceptron_stepper(np.ones((4, 2)), np.array([1, 2, 1, 2]))
+    with pytest.raises(ValueError, match="panels must be an int >= 1"):
+        widgets.perceptron_stepper(np.ones((2, 2)), np.array([1, -1]), panels=0)

@@ -1,72 +1,18 @@
-"""Models built from torch's own layers, so that their parameters keep torch's names.
+"""Convolutional networks: LeNet-5, the residual block and a small ResNet with its plain twin.
 
-Book: chapter "From neurons to the perceptron" (XOR), chapter "Convolutional networks" (LeNet,
-ResNet) and the later chapters.
+Built from torch's own layers, so that parameters keep torch's names. Book: chapter
+"Convolutional networks" (`chapters/cnn.ipynb`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
 
 from torch import Tensor, nn
 
-__all__ = ["MLP", "BasicBlock", "LeNet", "PlainCNN", "ResNet"]
+from dlbook.checks import check_bool, check_int
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
-
-
-def _activation(name: str | nn.Module, arg: str) -> nn.Module:
-    if isinstance(name, nn.Module):
-        return name
-    if not isinstance(name, str) or name.lower() not in _ACTIVATIONS:
-        raise ValueError(f"{arg} must be one of {sorted(_ACTIVATIONS)}; got {name!r}")
-    return _ACTIVATIONS[name.lower()]()
-
-
-class MLP(nn.Sequential):
-    """A multilayer perceptron: Linear(sizes[0], sizes[1]), act, ..., Linear(sizes[-2], sizes[-1]).
-
-    Maps x (N, sizes[0]) to (N, sizes[-1]). The hidden layers use `activation` ("relu", "tanh" or
-    "sigmoid"); the output is left linear (logits) unless `final_activation` names one of those
-    or is an `nn.Module`. Being an `nn.Sequential`, its parameters are named `0.weight`,
-    `0.bias`, `2.weight`, ... like any Sequential's. Example: `MLP([2, 4, 1], "tanh")`.
-    """
-
-    def __init__(
-        self,
-        sizes: Sequence[int],
-        activation: str = "relu",
-        *,
-        final_activation: str | nn.Module | None = None,
-    ) -> None:
-        if isinstance(sizes, str) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-            raise ValueError(
-                f"sizes must be a sequence of at least 2 layer widths (in, ..., out); got {sizes!r}"
-            )
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
-                raise ValueError(f"sizes must hold positive ints; got {list(sizes)!r}")
-        _activation(activation, "activation")  # validate even when there is no hidden layer
-        layers: list[nn.Module] = []
-        for i, (d_in, d_out) in enumerate(pairwise(sizes)):
-            layers.append(nn.Linear(d_in, d_out))
-            if i < len(sizes) - 2:
-                layers.append(_activation(activation, "activation"))
-        if final_activation is not None:
-            layers.append(_activation(final_activation, "final_activation"))
-        super().__init__(*layers)
-        self.sizes = tuple(sizes)
-
-
-# ---------------------------------------------------------------------------------------------
-# Convolutional networks. Book: chapter "Convolutional networks" (`chapters/cnn.ipynb`).
-
-
-def _positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
-    return value
+__all__ = ["BasicBlock", "LeNet", "PlainCNN", "ResNet"]
 
 
 class LeNet(nn.Module):
@@ -86,9 +32,9 @@ class LeNet(nn.Module):
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, *, image_size: int = 28):
         super().__init__()
-        c = _positive_int("in_channels", in_channels)
-        k = _positive_int("num_classes", num_classes, 2)
-        size = _positive_int("image_size", image_size, 12)
+        c = check_int("in_channels", in_channels)
+        k = check_int("num_classes", num_classes, minimum=2)
+        size = check_int("image_size", image_size, minimum=12)
         s = (size // 2 - 4) // 2  # 28 -> 28 (padding 2) -> 14 -> 10 -> 5
         self.image_size = size
         self.features = nn.Sequential(
@@ -138,9 +84,13 @@ class BasicBlock(nn.Module):
         residual: bool = True,
     ) -> None:
         super().__init__()
-        c_in = _positive_int("in_channels", in_channels)
-        c_out = _positive_int("out_channels", out_channels)
-        stride = _positive_int("stride", stride)
+        c_in = check_int("in_channels", in_channels)
+        c_out = check_int("out_channels", out_channels)
+        stride = check_int("stride", stride)
+        batch_norm, residual = (
+            check_bool("batch_norm", batch_norm),
+            check_bool("residual", residual),
+        )
 
         def norm() -> nn.Module:
             return nn.BatchNorm2d(c_out) if batch_norm else nn.Identity()
@@ -190,12 +140,16 @@ class ResNet(nn.Module):
         residual: bool = True,
     ) -> None:
         super().__init__()
-        c = _positive_int("in_channels", in_channels)
-        k = _positive_int("num_classes", num_classes, 2)
-        n = _positive_int("blocks_per_stage", blocks_per_stage)
+        c = check_int("in_channels", in_channels)
+        k = check_int("num_classes", num_classes, minimum=2)
+        n = check_int("blocks_per_stage", blocks_per_stage)
         if isinstance(widths, str) or not isinstance(widths, Sequence) or not widths:
             raise ValueError(f"widths must be a non-empty sequence of ints; got {widths!r}")
-        widths = [_positive_int("widths", w) for w in widths]
+        widths = [check_int("widths", w) for w in widths]
+        batch_norm, residual = (
+            check_bool("batch_norm", batch_norm),
+            check_bool("residual", residual),
+        )
         self.stem = nn.Sequential(
             nn.Conv2d(c, widths[0], 3, padding=1, bias=not batch_norm),
             nn.BatchNorm2d(widths[0]) if batch_norm else nn.Identity(),

@@ -1,0 +1,212 @@
+"""Generative models: GANs for 2-D points and small images, an autoencoder and a VAE.
+
+Book: chapter "Autoencoders and GANs" (`chapters/generative.ipynb`). The training steps that go
+with them (`d_step`, `g_step`, `vae_step`, ...) are in `dlbook.torch.generative`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "VAE",
+    "Autoencoder",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "count_parameters",
+]
+
+
+def _int(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
+    return value
+
+
+def _mlp(sizes: Sequence[int], act: type[nn.Module], **act_kwargs: float) -> list[nn.Module]:
+    """Linear, act, Linear, act, ..., Linear through the widths `sizes` (no final activation)."""
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(act(**act_kwargs))
+    return layers
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters (scalars) of `model`."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# ---------------------------------------------------------------------------------------------
+# GANs for 2-D data. Book: {ref}`sec-gen-gan`, {ref}`sec-gen-modes`.
+
+
+class MLPGenerator(nn.Sequential):
+    """G: z (N, latent_dim) -> x (N, out_dim) through `depth` hidden ReLU layers of `hidden`."""
+
+    def __init__(
+        self, latent_dim: int = 2, hidden: int = 64, out_dim: int = 2, *, depth: int = 2
+    ) -> None:
+        for name, v in (("latent_dim", latent_dim), ("hidden", hidden), ("out_dim", out_dim)):
+            _int(name, v)
+        _int("depth", depth)
+        super().__init__(*_mlp([latent_dim] + [hidden] * depth + [out_dim], nn.ReLU))
+        self.latent_dim = latent_dim
+
+
+class MLPDiscriminator(nn.Module):
+    """D: x (N, in_dim) -> logits (N // pack,), LeakyReLU(0.2) hidden layers.
+
+    With `pack` = m > 1 this is PacGAN's packed discriminator (Lin et al., 2018): each group of
+    m consecutive samples, all real or all generated, is concatenated into one input of size
+    m * in_dim, and D judges the group. N must be a multiple of `pack`. Book: {ref}`sec-gen-pacgan`.
+    """
+
+    def __init__(self, in_dim: int = 2, hidden: int = 64, *, depth: int = 2, pack: int = 1) -> None:
+        super().__init__()
+        _int("in_dim", in_dim), _int("hidden", hidden), _int("depth", depth)
+        self.in_dim, self.pack = in_dim, _int("pack", pack)
+        sizes = [in_dim * pack] + [hidden] * depth + [1]
+        self.net = nn.Sequential(*_mlp(sizes, nn.LeakyReLU, negative_slope=0.2))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 2 or x.shape[1] != self.in_dim or x.shape[0] % self.pack:
+            raise ValueError(
+                f"x must have shape (N, {self.in_dim}) with N a multiple of pack = {self.pack}; "
+                f"got {tuple(x.shape)}"
+            )
+        # rows i*m .. i*m + m - 1 become one packed input (eq-gen-pack)
+        return self.net(x.reshape(-1, self.pack * self.in_dim)).squeeze(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# DCGAN (Radford et al., 2016), shrunk for 8x8 or 28x28 digits. Book: {ref}`sec-gen-dcgan`.
+
+
+def _image_size(size: object) -> int:
+    if size not in (8, 28):
+        raise ValueError(f"image_size must be 8 or 28; got {size!r}")
+    return int(size)  # type: ignore[arg-type]
+
+
+class DCGANGenerator(nn.Module):
+    """z (N, latent_dim) -> images (N, 1, S, S) in (-1, 1), S = `image_size` (8 or 28).
+
+    As in DCGAN: a linear projection to a (2C, S/4, S/4) map, then two transposed convolutions
+    (kernel 4, stride 2) that double the size each time, batch norm and ReLU between them, tanh
+    at the output. C = `channels`.
+    """
+
+    def __init__(self, latent_dim: int = 16, channels: int = 32, *, image_size: int = 8) -> None:
+        super().__init__()
+        self.latent_dim, c = _int("latent_dim", latent_dim), _int("channels", channels)
+        self.start = _image_size(image_size) // 4
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim, 2 * c * self.start**2, bias=False),
+            nn.BatchNorm1d(2 * c * self.start**2),
+            nn.ReLU(),
+        )
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        h = self.project(z)
+        return self.net(h.view(len(z), -1, self.start, self.start))
+
+
+class DCGANDiscriminator(nn.Module):
+    """images (N, 1, S, S) -> logits (N,): two stride-2 convolutions with LeakyReLU(0.2) (batch
+    norm on the second), no pooling, then a linear layer, as in DCGAN."""
+
+    def __init__(self, channels: int = 32, *, image_size: int = 8) -> None:
+        super().__init__()
+        c, s = _int("channels", channels), _image_size(image_size) // 4
+        self.net = nn.Sequential(
+            nn.Conv2d(1, c, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(2 * c),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(2 * c * s * s, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Autoencoders. Book: {ref}`sec-gen-ae`, {ref}`sec-gen-denoising`, {ref}`sec-gen-vae`.
+
+
+class Autoencoder(nn.Module):
+    """x (N, in_dim) -> code (N, code_dim) -> reconstruction (N, in_dim).
+
+    `hidden` lists the widths of the encoder's hidden layers (the decoder mirrors them), with
+    ReLU between layers; `hidden=()` and `linear=True` give the linear autoencoder, whose
+    optimum spans the same subspace as PCA. `noise_std` > 0 makes it a denoising autoencoder:
+    in training mode Gaussian noise of that size is added to the input (Vincent et al., 2008);
+    in eval mode the input passes unchanged.
+    """
+
+    def __init__(
+        self,
+        in_dim: int = 64,
+        code_dim: int = 8,
+        hidden: Sequence[int] = (128,),
+        *,
+        linear: bool = False,
+        noise_std: float = 0.0,
+    ) -> None:
+        super().__init__()
+        _int("in_dim", in_dim), _int("code_dim", code_dim)
+        hidden = [_int("hidden", h) for h in hidden]
+        if noise_std < 0:
+            raise ValueError(f"noise_std must be >= 0; got {noise_std!r}")
+        act = nn.Identity if linear else nn.ReLU
+        self.encoder = nn.Sequential(*_mlp([in_dim, *hidden, code_dim], act))
+        self.decoder = nn.Sequential(*_mlp([code_dim, *hidden[::-1], in_dim], act))
+        self.noise_std = float(noise_std)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and self.noise_std > 0:
+            x = x + self.noise_std * torch.randn_like(x)  # corrupt, then reconstruct the clean x
+        return self.decoder(self.encoder(x))
+
+
+class VAE(nn.Module):
+    """A variational autoencoder (Kingma & Welling, 2014) for x (N, in_dim) in [0, 1].
+
+    The encoder gives the mean and log-variance (N, latent_dim) of q(z | x) = N(mu, diag
+    exp(logvar)); the decoder gives the logits (N, in_dim) of Bernoulli pixels p(x | z).
+    `forward` returns (logits, mu, logvar), z drawn with the reparameterization trick in
+    training mode and z = mu in eval mode. Book: {ref}`sec-gen-vae`.
+    """
+
+    def __init__(self, in_dim: int = 64, latent_dim: int = 2, hidden: int = 128) -> None:
+        super().__init__()
+        _int("in_dim", in_dim), _int("latent_dim", latent_dim), _int("hidden", hidden)
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU())
+        self.to_mu, self.to_logvar = nn.Linear(hidden, latent_dim), nn.Linear(hidden, latent_dim)
+        self.decoder = nn.Sequential(*_mlp([latent_dim, hidden, in_dim], nn.ReLU))
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.encoder(x)
+        return self.to_mu(h), self.to_logvar(h)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        mu, logvar = self.encode(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+        return self.decoder(z), mu, logvar

@@ -1,0 +1,277 @@
+"""dlbook.torch.models.gan and dlbook.torch.generative: shapes, losses, steps, the GAN loop."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import dlbook.torch as dtorch
+from dlbook.torch.generative import (
+    d_step,
+    g_step,
+    gan_losses,
+    recon_step,
+    reparameterize,
+    train_gan,
+    vae_loss,
+    vae_step,
+)
+from dlbook.torch.models.gan import (
+    VAE,
+    Autoencoder,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    count_parameters,
+)
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_one_thread():
+    # tiny networks: one thread is fastest, and many threads thrash on a shared machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(threads)
+
+
+def params(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def changed(before, model):
+    return [not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True)]
+
+
+def test_exports():
+    for name in ("MLPGenerator", "VAE", "d_step", "g_step", "train_gan", "vae_loss"):
+        assert hasattr(dtorch, name)
+
+
+def test_mlp_generator_and_discriminator_shapes():
+    G, D = MLPGenerator(3, 16), MLPDiscriminator(2, 16)
+    x = G(torch.randn(10, 3))
+    assert x.shape == (10, 2) and D(x).shape == (10,)
+    assert count_parameters(G) == (3 * 16 + 16) + (16 * 16 + 16) + (16 * 2 + 2)
+
+
+def test_packed_discriminator_judges_concatenated_groups():
+    D = MLPDiscriminator(2, 8, pack=3)
+    x = torch.randn(12, 2)
+    out = D(x)
+    assert out.shape == (4,)
+    group = torch.cat([x[3], x[4], x[5]])[None]  # the second packed input
+    torch.testing.assert_close(out[1], D.net(group)[0, 0])
+    with pytest.raises(ValueError, match="multiple of pack = 3"):
+        D(torch.randn(10, 2))
+    with pytest.raises(ValueError, match="pack"):
+        MLPDiscriminator(pack=0)
+
+
+@pytest.mark.parametrize("size", [8, 28])
+def test_dcgan_shapes_and_range(size):
+    G, D = DCGANGenerator(8, 4, image_size=size), DCGANDiscriminator(4, image_size=size)
+    img = G(torch.randn(5, 8))
+    assert img.shape == (5, 1, size, size)
+    assert img.abs().max() <= 1
+    assert D(img).shape == (5,)
+
+
+def test_dcgan_rejects_other_sizes():
+    with pytest.raises(ValueError, match="image_size"):
+        DCGANGenerator(image_size=16)
+
+
+def test_linear_autoencoder_is_affine_and_nonlinear_one_is_not():
+    x1, x2 = torch.randn(4, 6), torch.randn(4, 6)
+    lin = Autoencoder(6, 2, hidden=(), linear=True).eval()
+    torch.testing.assert_close(lin(0.3 * x1 + 0.7 * x2), 0.3 * lin(x1) + 0.7 * lin(x2))
+    relu = Autoencoder(6, 2, hidden=(16,)).eval()
+    assert not torch.allclose(relu(-x1) + relu(x1), 2 * relu(torch.zeros(4, 6)), atol=1e-4)
+
+
+def test_denoising_noise_only_in_training_mode():
+    ae = Autoencoder(6, 2, hidden=(8,), noise_std=0.5)
+    x = torch.randn(3, 6)
+    assert not torch.equal(ae(x), ae(x))  # fresh noise each call
+    ae.eval()
+    assert torch.equal(ae(x), ae(x))
+    with pytest.raises(ValueError, match="noise_std"):
+        Autoencoder(noise_std=-1.0)
+
+
+def test_vae_forward_shapes_and_eval_uses_the_mean():
+    vae = VAE(10, 3, 16)
+    logits, mu, logvar = vae(torch.rand(4, 10))
+    assert logits.shape == (4, 10) and mu.shape == logvar.shape == (4, 3)
+    vae.eval()
+    x = torch.rand(4, 10)
+    logits, mu, _ = vae(x)
+    torch.testing.assert_close(logits, vae.decoder(mu))
+
+
+def test_gan_losses_at_the_fixed_point_and_against_bce():
+    zero = torch.zeros(5)
+    d_loss, g_loss = gan_losses(zero, zero)
+    assert d_loss.item() == pytest.approx(2 * math.log(2))  # D = 1/2 everywhere
+    assert g_loss.item() == pytest.approx(math.log(2))
+    dr, df = torch.randn(7), torch.randn(7)
+    d_loss, g_loss = gan_losses(dr, df)
+    want_d = F.binary_cross_entropy_with_logits(
+        dr, torch.ones(7)
+    ) + F.binary_cross_entropy_with_logits(df, torch.zeros(7))
+    torch.testing.assert_close(d_loss, want_d)
+    torch.testing.assert_close(g_loss, F.binary_cross_entropy_with_logits(df, torch.ones(7)))
+
+
+def test_d_step_moves_only_d_and_g_step_moves_only_g():
+    G, D = MLPGenerator(2, 8), MLPDiscriminator(2, 8)
+    opt_g = torch.optim.SGD(G.parameters(), lr=0.1)
+    opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
+    g0, d0 = params(G), params(D)
+    loss = d_step(G, D, opt_d, torch.randn(16, 2), torch.randn(16, 2))
+    assert not loss.requires_grad
+    assert all(changed(d0, D)) and not any(changed(g0, G))
+    d1 = params(D)
+    g_step(G, D, opt_g, torch.randn(16, 2))
+    assert all(changed(g0, G)) and not any(changed(d1, D))
+
+
+def test_g_step_lowers_the_generator_loss_on_a_fixed_batch():
+    G, D = MLPGenerator(2, 8), MLPDiscriminator(2, 8)
+    opt_g = torch.optim.SGD(G.parameters(), lr=0.05)
+    z = torch.randn(64, 2)
+    first = g_step(G, D, opt_g, z)
+    for _ in range(5):
+        last = g_step(G, D, opt_g, z)
+    assert last < first
+
+
+def test_train_gan_history_and_callback():
+    real = torch.randn(200, 2)
+    G, D = MLPGenerator(2, 8), MLPDiscriminator(2, 8, pack=2)
+    seen = []
+    hist = train_gan(
+        G,
+        D,
+        torch.optim.Adam(G.parameters(), 1e-3),
+        torch.optim.Adam(D.parameters(), 1e-3),
+        real,
+        steps=25,
+        batch_size=8,
+        latent_dim=2,
+        log_every=10,
+        generator=torch.Generator().manual_seed(0),
+        on_log=lambda step, g: seen.append(step),
+        progress=False,
+    )
+    assert hist["step"] == seen == [10, 20, 25]
+    assert all(math.isfinite(v) for v in hist["d_loss"] + hist["g_loss"])
+
+
+def test_train_gan_scheduler_sets_learning_rates():
+    G, D = MLPGenerator(2, 4), MLPDiscriminator(2, 4)
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-2), torch.optim.Adam(D.parameters(), 1e-3)
+    train_gan(G, D, opt_g, opt_d, torch.randn(50, 2), steps=4, batch_size=4, latent_dim=2,
+              scheduler=lambda s: 0.5, progress=False)  # fmt: skip
+    assert opt_g.param_groups[0]["lr"] == pytest.approx(5e-3)
+    assert opt_d.param_groups[0]["lr"] == pytest.approx(5e-4)
+
+
+def test_train_gan_stops_on_nan_and_names_the_step():
+    real = torch.randn(100, 2)
+    real[::2] = float("nan")
+    G, D = MLPGenerator(2, 8), MLPDiscriminator(2, 8)
+    with pytest.raises(FloatingPointError, match=r"d_step.*between steps 1 and 5"):
+        train_gan(
+            G,
+            D,
+            torch.optim.Adam(G.parameters(), 1e-3),
+            torch.optim.Adam(D.parameters(), 1e-3),
+            real,
+            steps=20,
+            batch_size=16,
+            latent_dim=2,
+            log_every=5,
+            progress=False,
+        )
+
+
+def test_train_gan_rejects_bad_sizes():
+    G, D = MLPGenerator(2, 4), MLPDiscriminator(2, 4)
+    opt = torch.optim.SGD(G.parameters(), 0.1)
+    with pytest.raises(ValueError, match="steps"):
+        train_gan(G, D, opt, opt, torch.randn(5, 2), steps=0, batch_size=2, latent_dim=2)
+
+
+def test_reparameterize_gradients():
+    mu = torch.tensor([0.5, -1.0], requires_grad=True)
+    logvar = torch.tensor([0.2, -0.4], requires_grad=True)
+    eps = torch.tensor([1.5, -0.3])
+    z = reparameterize(mu, logvar, eps)
+    z.sum().backward()
+    torch.testing.assert_close(z.detach(), mu.detach() + torch.exp(0.5 * logvar.detach()) * eps)
+    torch.testing.assert_close(mu.grad, torch.ones(2))
+    torch.testing.assert_close(logvar.grad, 0.5 * torch.exp(0.5 * logvar.detach()) * eps)
+
+
+def test_reparameterized_samples_have_the_right_moments():
+    mu, logvar = torch.full((200_000,), 1.5), torch.full((200_000,), math.log(0.25))
+    z = reparameterize(mu, logvar)
+    assert z.mean().item() == pytest.approx(1.5, abs=0.01)
+    assert z.std().item() == pytest.approx(0.5, abs=0.01)
+
+
+def test_vae_loss_terms_match_torch_distributions():
+    x = torch.rand(6, 5)
+    logits, mu, logvar = torch.randn(6, 5), torch.randn(6, 3), torch.randn(6, 3)
+    recon, kl = vae_loss(x, logits, mu, logvar)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros(3), torch.ones(3))
+    torch.testing.assert_close(kl, torch.distributions.kl_divergence(q, p).sum(1).mean())
+    want = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
+    torch.testing.assert_close(recon, want)
+    assert vae_loss(x, logits, torch.zeros(6, 3), torch.zeros(6, 3))[1].item() == 0
+
+
+def test_vae_and_recon_steps_lower_their_losses():
+    x = torch.rand(64, 10)
+    vae = VAE(10, 2, 16)
+    opt = torch.optim.Adam(vae.parameters(), 1e-2)
+    first = sum(vae_step(vae, opt, x))
+    for _ in range(30):
+        last = sum(vae_step(vae, opt, x))
+    assert last < first
+    ae = Autoencoder(10, 3, hidden=(16,))
+    opt = torch.optim.Adam(ae.parameters(), 1e-2)
+    first = recon_step(ae, opt, x)
+    for _ in range(30):
+        last = recon_step(ae, opt, x)
+    assert last < first
+
+
+def test_gan_learns_a_shifted_gaussian():
+    # a sanity check that the pieces fit: G should move its mean from ~0 to the data's 3
+    real = torch.randn(2000, 2) * 0.5 + 3.0
+    G, D = MLPGenerator(2, 16), MLPDiscriminator(2, 16)
+    train_gan(
+        G,
+        D,
+        torch.optim.Adam(G.parameters(), 2e-3, betas=(0.5, 0.999)),
+        torch.optim.Adam(D.parameters(), 2e-3, betas=(0.5, 0.999)),
+        real,
+        steps=400,
+        batch_size=64,
+        latent_dim=2,
+        generator=torch.Generator().manual_seed(0),
+        progress=False,
+    )
+    with torch.no_grad():
+        mean = G(torch.randn(2000, 2)).mean(0)
+    np.testing.assert_allclose(mean.numpy(), [3.0, 3.0], atol=0.3)
