@@ -79,7 +79,8 @@ def _dedupe_scripts(
     seen, unique = set(), []
     for js in context.get("script_files", []):
         attrs = getattr(js, "attributes", None) or {}
-        key = (str(js), tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        name = getattr(js, "filename", None) or (js if isinstance(js, str) else "")
+        key = (name, tuple(sorted((k, str(v)) for k, v in attrs.items())))
         if key not in seen:
             seen.add(key)
             unique.append(js)
@@ -112,6 +113,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _configure)
     app.connect("config-inited", _add_bibfiles)
     app.connect("source-read", _append_glossary)
-    app.connect("html-page-context", _dedupe_scripts)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)  # after sphinx-thebe
     app.connect("build-finished", _copy)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

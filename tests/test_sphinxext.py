@@ -79,3 +79,13 @@ def test_identical_scripts_are_kept_once():
     sphinxext._dedupe_scripts(None, "page", "page.html", context, None)
     bodies = [js.attributes.get("body") for js in context["script_files"]]
     assert bodies == [None, "const THEBE_JS_URL = 'x'", "const T = 1"]
+
+
+def test_identical_scripts_of_different_priority_are_kept_once():
+    from sphinx.builders.html._assets import _JavaScript
+
+    a = _JavaScript("", body="const THEBE_JS_URL = 'x'", priority=500)
+    b = _JavaScript("", body="const THEBE_JS_URL = 'x'", priority=800)
+    context = {"script_files": [a, b]}
+    sphinxext._dedupe_scripts(None, "page", "page.html", context, None)
+    assert context["script_files"] == [a]
