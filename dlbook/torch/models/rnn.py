@@ -93,16 +93,9 @@ class CharRNN(nn.Module):
         most likely ids when `top_k` is given. `temperature=0` picks the most likely id (greedy).
         Pass a seeded `torch.Generator` (on the model's device) for reproducible samples.
         """
-        device = next(self.parameters()).device
-        prompt = torch.as_tensor(prompt_ids, dtype=torch.int64, device=device)
-        if prompt.dim() not in (1, 2) or prompt.shape[-1] == 0:
-            raise ValueError(
-                f"prompt_ids must have shape (P,) or (B, P), P >= 1; got {tuple(prompt.shape)}"
-            )
-        length = check_int("length", length, minimum=0)
-        temperature = check_positive("temperature", temperature, allow_zero=True)
-        if top_k is not None:
-            top_k = min(check_int("top_k", top_k), self.vocab_size)
+        prompt, length, temperature, top_k = generation_args(
+            prompt_ids, length, temperature, top_k, self.vocab_size, next(self.parameters()).device
+        )
         squeeze = prompt.dim() == 1
         ids = prompt[None] if squeeze else prompt
         was_training = self.training
@@ -120,18 +113,38 @@ class CharRNN(nn.Module):
         return out[0] if squeeze else out
 
 
+def generation_args(
+    prompt_ids: object,
+    length: object,
+    temperature: object,
+    top_k: object,
+    vocab_size: int,
+    device: torch.device,
+) -> tuple[torch.Tensor, int, float, int | None]:
+    """Check the arguments of a language model's `generate`; shared by CharRNN and DecoderLM."""
+    prompt = torch.as_tensor(prompt_ids, dtype=torch.int64, device=device)
+    if prompt.dim() not in (1, 2) or prompt.shape[-1] == 0:
+        raise ValueError(
+            f"prompt_ids must have shape (P,) or (B, P), P >= 1; got {tuple(prompt.shape)}"
+        )
+    length = check_int("length", length, minimum=0)
+    temperature = check_positive("temperature", temperature, allow_zero=True)
+    if top_k is not None:
+        top_k = min(check_int("top_k", top_k), vocab_size)
+    return prompt, length, temperature, top_k
+
+
 def _sample(
     logits: torch.Tensor, temperature: float, top_k: int | None, generator: torch.Generator | None
 ) -> torch.Tensor:
     """One id per row of logits (B, V): greedy at temperature 0, else sampled."""
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
-    logits = logits / temperature
+    logits = logits.float() / temperature
     if top_k is not None:
         kth = logits.topk(top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = F.softmax(logits.float(), dim=-1)
-    return torch.multinomial(probs, 1, generator=generator)
+    return torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
 
 
 def detach_state(state: State) -> State:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlbook.checks import check_choice, check_int, check_positive
+from dlbook.torch.models.rnn import _sample, generation_args
 
 __all__ = [
     "CausalSelfAttention",
@@ -241,21 +242,14 @@ class DecoderLM(nn.Module):
         step re-runs the whole sequence. Both give the same ids. The total length may not
         exceed `max_len`.
         """
-        device = self.tok_emb.weight.device
-        prompt = torch.as_tensor(prompt_ids, dtype=torch.int64, device=device)
-        if prompt.dim() not in (1, 2) or prompt.shape[-1] == 0:
-            raise ValueError(
-                f"prompt_ids must have shape (P,) or (B, P), P >= 1; got {tuple(prompt.shape)}"
-            )
-        length = check_int("length", length, minimum=0)
+        prompt, length, temperature, top_k = generation_args(
+            prompt_ids, length, temperature, top_k, self.vocab_size, self.tok_emb.weight.device
+        )
         if prompt.shape[-1] + length > self.max_len:
             raise ValueError(
                 f"prompt length + length must be <= max_len = {self.max_len}; "
                 f"got {prompt.shape[-1]} + {length}"
             )
-        temperature = check_positive("temperature", temperature, allow_zero=True)
-        if top_k is not None:
-            top_k = min(check_int("top_k", top_k), self.vocab_size)
         ids = prompt[None] if prompt.dim() == 1 else prompt
         was_training = self.training
         self.eval()
@@ -271,20 +265,6 @@ class DecoderLM(nn.Module):
         return ids[0] if prompt.dim() == 1 else ids
 
 
-def _sample(
-    logits: torch.Tensor, temperature: float, top_k: int | None, generator: torch.Generator | None
-) -> torch.Tensor:
-    """One id per row of logits (B, V): greedy at temperature 0, else sampled."""
-    if temperature == 0:
-        return logits.argmax(dim=-1, keepdim=True)
-    logits = logits.float() / temperature
-    if top_k is not None:
-        kth = logits.topk(top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    return torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
-
-
-@torch.no_grad()
 def windowed_bits_per_char(
     model: nn.Module,
     ids: torch.Tensor | np.ndarray,
