@@ -10,6 +10,10 @@ package `django-static-mathjax` (plain MathJax 3 files; it does not need Django)
 requirements.txt; this extension copies the parts of it that the book uses into `_static/mathjax`
 and points `mathjax_path` there. Without that package the CDN default is kept. Enabled in
 `_config.yml` under `sphinx.extra_extensions`.
+
+Colab renders no MyST, so the Colab launch button of a chapter opens its Colab edition,
+`colab/<slug>.ipynb` (written by `python -m dlbook.colab`), instead of `chapters/<slug>.ipynb`;
+Binder and JupyterHub, which can run JupyterLab with jupyterlab-myst, keep the chapter itself.
 """
 
 from __future__ import annotations
@@ -87,6 +91,50 @@ def _dedupe_scripts(
     context["script_files"] = unique
 
 
+COLAB_EDITION = "colab"
+
+
+def colab_edition_url(url: str, pagename: str) -> str | None:
+    """The Colab launch URL `url` of page `pagename`, turned to its Colab edition.
+
+    sphinx-book-theme builds `{colab_url}/github/{org}/{repo}/blob/{branch}/{path}{pagename}.ipynb`
+    (header_buttons/launch.py); the edition of `chapters/<slug>` is `colab/<slug>.ipynb` beside
+    `chapters/`. None when the page is not a chapter or the URL is not of that form.
+    """
+    folder, _, slug = pagename.rpartition("/")
+    suffix = f"/{pagename}.ipynb"
+    if folder != "chapters" or "/github/" not in url or not url.endswith(suffix):
+        return None
+    return f"{url[: -len(suffix)]}/{COLAB_EDITION}/{slug}.ipynb"
+
+
+def _colab_launch_to_edition(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object
+) -> None:
+    """Point the page's Colab launch button at its Colab edition (after the theme made it)."""
+    options = getattr(app.config, "html_theme_options", None) or {}
+    colab_url = str((options.get("launch_buttons") or {}).get("colab_url") or "").strip("/")
+    if not colab_url:
+        return
+    slug = pagename.rpartition("/")[2]
+    for group in context.get("header_buttons", []):
+        if not isinstance(group, dict) or group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if not str(button.get("url", "")).startswith(f"{colab_url}/github/"):
+                continue
+            url = colab_edition_url(button["url"], pagename)
+            if url is None:
+                continue
+            if not (Path(app.srcdir) / COLAB_EDITION / f"{slug}.ipynb").is_file():
+                logger.warning(
+                    f"{COLAB_EDITION}/{slug}.ipynb is missing: the Colab button opens the "
+                    "MyST chapter. Run `python -m dlbook.colab`."
+                )
+                continue
+            button["url"] = url
+
+
 def _configure(app: Sphinx, config: object) -> None:
     app.env_mathjax_source = mathjax_source()  # type: ignore[attr-defined]
     if app.env_mathjax_source is None:  # type: ignore[attr-defined]
@@ -114,5 +162,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _add_bibfiles)
     app.connect("source-read", _append_glossary)
     app.connect("html-page-context", _dedupe_scripts, priority=900)  # after sphinx-thebe
+    # after sphinx-book-theme's add_launch_buttons (priority 501)
+    app.connect("html-page-context", _colab_launch_to_edition, priority=600)
     app.connect("build-finished", _copy)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

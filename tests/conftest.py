@@ -31,6 +31,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
+#: where the book build (myst-nb, with dlbook.bookexec) stores its runs of the chapters
+EXECUTION_CACHE = ROOT / "_build" / ".jupyter_cache"
 
 
 def shared_data_dir() -> Path | None:

@@ -2,10 +2,10 @@
 
 Serves `_build/html` (built by the README's setup command, which runs before the tests) on
 127.0.0.1 and checks every page as a reader would see it: typeset math, loaded images, links
-and anchors that resolve, launch buttons that open the page's own notebook, no request leaving
-127.0.0.1, no JavaScript errors, folded solutions, working search, and figures that stay
-readable in the theme's dark mode. Screenshots of each chapter go to `_build/screenshots/`.
-Skips, saying why, when the book is not built or no Chromium can be had.
+and anchors that resolve, launch buttons that open the page's own notebook (for Colab, its
+Colab edition), no request leaving 127.0.0.1, no JavaScript errors, folded solutions, working
+search, and figures that stay readable in the theme's dark mode. Screenshots of each chapter go
+to `_build/screenshots/`. Skips, saying why, when the book is not built or no Chromium can be had.
 """
 
 from __future__ import annotations
@@ -173,18 +173,28 @@ def _check_links(rel: str, info: dict, base: str, problems: list[str]) -> None:
             problems.append(f"{where}: no element with id {fragment!r} in {path}")
 
 
+def _launch_target(name: str, notebook: str) -> str:
+    """The notebook a launch button must open: Colab renders no MyST, so its button opens the
+    chapter's Colab edition (colab/<slug>.ipynb, written by `python -m dlbook.colab`);
+    Binder and JupyterHub open the chapter itself."""
+    return f"colab/{Path(notebook).name}" if name == "Colab" else notebook
+
+
 def _check_launch_links(rel: str, info: dict, problems: list[str]) -> None:
     notebook = _notebook_of(rel)
     if notebook is None:
         return
-    own = re.compile(r"(^|[/=])" + re.escape(notebook) + r"($|[&?#])")
     for name, host in _launch_hosts().items():
+        target = _launch_target(name, notebook)
+        own = re.compile(r"(^|[/=])" + re.escape(target) + r"($|[&?#])")
         hrefs = [link["href"] for link in info["links"] if urlsplit(link["href"]).hostname == host]
         if not hrefs:
             problems.append(f"no {name} launch button (no link to {host})")
         for href in hrefs:
             if not own.search(unquote(href)):
-                problems.append(f"{name} launch link {href} does not open {notebook}")
+                problems.append(f"{name} launch link {href} does not open {target}")
+            elif not (ROOT / target).is_file():
+                problems.append(f"{name} launch link {href} opens {target}, which does not exist")
 
 
 @pytest.mark.parametrize("rel", PAGES or [None])

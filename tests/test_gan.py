@@ -14,7 +14,9 @@ from dlbook.torch.generative import (
     d_step,
     g_step,
     gan_losses,
+    r1_penalty,
     recon_step,
+    rejection_sample,
     reparameterize,
     train_gan,
     vae_loss,
@@ -27,7 +29,9 @@ from dlbook.torch.models.gan import (
     DCGANGenerator,
     MLPDiscriminator,
     MLPGenerator,
+    StackedLinear,
     count_parameters,
+    stack_models,
 )
 
 
@@ -275,3 +279,143 @@ def test_gan_learns_a_shifted_gaussian():
     with torch.no_grad():
         mean = G(torch.randn(2000, 2)).mean(0)
     np.testing.assert_allclose(mean.numpy(), [3.0, 3.0], atol=0.3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Models side by side, the R1 penalty, discriminator rejection sampling
+
+
+def _members(n=3, hidden=8, pack=1):
+    Gs, Ds = [], []
+    for seed in range(n):
+        torch.manual_seed(seed)
+        Gs.append(MLPGenerator(2, hidden))
+        Ds.append(MLPDiscriminator(2, hidden, pack=pack))
+    return Gs, Ds
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_stacked_models_compute_what_each_member_computes(pack):
+    Gs, Ds = _members(pack=pack)
+    G, D = stack_models(Gs), stack_models(Ds)
+    assert D.pack == pack and isinstance(G[0], StackedLinear)
+    z = torch.randn(3, 10, 2)
+    x, logits = G(z), D(G(z))
+    assert x.shape == (3, 10, 2) and logits.shape == (3, 10 // pack)
+    for m in range(3):
+        torch.testing.assert_close(x[m], Gs[m](z[m]))
+        torch.testing.assert_close(logits[m], Ds[m](x[m]))
+
+
+def test_a_stacked_training_step_equals_separate_steps():
+    # summed losses and Adam (elementwise) make one stacked step = three independent steps
+    Gs, Ds = _members()
+    G, D = stack_models(Gs), stack_models(Ds)
+    real, z, z2 = torch.randn(3, 16, 2), torch.randn(3, 16, 2), torch.randn(3, 16, 2)
+    opt_d, opt_g = torch.optim.Adam(D.parameters(), 1e-2), torch.optim.Adam(G.parameters(), 1e-2)
+    d_loss = d_step(G, D, opt_d, real, z, r1=0.1)
+    g_loss = g_step(G, D, opt_g, z2)
+    d_sum = g_sum = 0.0
+    for m in range(3):
+        od = torch.optim.Adam(Ds[m].parameters(), 1e-2)
+        og = torch.optim.Adam(Gs[m].parameters(), 1e-2)
+        d_sum += d_step(Gs[m], Ds[m], od, real[m], z[m], r1=0.1).item()
+        g_sum += g_step(Gs[m], Ds[m], og, z2[m]).item()
+        for i, layer in ((0, 0), (2, 2), (4, 4)):
+            torch.testing.assert_close(G[i].weight[m], Gs[m][layer].weight.T)
+            torch.testing.assert_close(D.net[i].weight[m], Ds[m].net[layer].weight.T)
+    assert d_loss.item() == pytest.approx(d_sum, rel=1e-5)
+    assert g_loss.item() == pytest.approx(g_sum, rel=1e-5)
+
+
+def test_stack_models_rejects_what_it_cannot_stack():
+    with pytest.raises(ValueError, match="non-empty"):
+        stack_models([])
+    with pytest.raises(ValueError, match="BatchNorm1d"):
+        stack_models([torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))] * 2)
+    with pytest.raises(ValueError, match="one shape"):
+        StackedLinear([torch.nn.Linear(2, 3), torch.nn.Linear(3, 3)])
+    with pytest.raises(ValueError, match=r"\(2, N, 2\)"):
+        StackedLinear([torch.nn.Linear(2, 3)] * 2)(torch.randn(3, 4, 2))
+
+
+def test_gan_losses_sum_over_stacked_models():
+    d_real, d_fake = torch.randn(3, 5), torch.randn(3, 5)
+    d_loss, g_loss = gan_losses(d_real, d_fake)
+    per_model = [gan_losses(d_real[m], d_fake[m]) for m in range(3)]
+    torch.testing.assert_close(d_loss, sum(d for d, _ in per_model))
+    torch.testing.assert_close(g_loss, sum(g for _, g in per_model))
+
+
+class _LinearD(torch.nn.Module):
+    """logit a(x) = w . x (x packed `pack` rows at a time), so grad_x a = w, known by hand."""
+
+    def __init__(self, w, pack=1):
+        super().__init__()
+        self.w, self.pack = torch.nn.Parameter(torch.tensor(w)), pack
+
+    def forward(self, x):
+        return x.reshape(-1, self.pack * 2) @ self.w
+
+
+def test_r1_penalty_by_hand():
+    # a linear D has the gradient w everywhere: E ||grad||^2 = |w|^2 = 9 + 16 = 25
+    real = torch.randn(6, 2)
+    logits, penalty = r1_penalty(_LinearD([3.0, 4.0]), real)
+    assert penalty.item() == pytest.approx(25.0)
+    torch.testing.assert_close(logits, real @ torch.tensor([3.0, 4.0]))
+    # packed pairs: the gradient of a pair's logit is all of w, |w|^2 = 1 + 4 + 4 + 16 = 25 again
+    _, penalty = r1_penalty(_LinearD([1.0, 2.0, 2.0, 4.0], pack=2), real)
+    assert penalty.item() == pytest.approx(25.0)
+
+
+def test_d_step_with_r1_adds_half_gamma_times_the_penalty():
+    D, G = _LinearD([3.0, 4.0]), MLPGenerator(2, 4)
+    real, z = torch.randn(8, 2), torch.randn(8, 2)
+    with torch.no_grad():
+        plain = gan_losses(D(real), D(G(z)))[0].item()
+    loss = d_step(G, D, torch.optim.SGD(D.parameters(), 0.0), real, z, r1=0.2)
+    assert loss.item() == pytest.approx(plain + 0.1 * 25.0, rel=1e-6)
+    # the penalty's gradient 0.2 / 2 * d|w|^2/dw = 0.2 * w joins the gradient of D's loss
+    D2 = _LinearD([3.0, 4.0])
+    d_step(G, D2, torch.optim.SGD(D2.parameters(), 0.0), real, z, r1=0.0)
+    torch.testing.assert_close(D.w.grad - D2.w.grad, 0.2 * torch.tensor([3.0, 4.0]))
+
+
+def test_rejection_sampling_turns_p_g_into_p_data():
+    # G(z) = z ~ N(0, I); with the logit log N(x; 0, s^2 I) / N(x; 0, I) + const, the
+    # accepted samples are N(0, s^2 I)
+    s = 0.5
+    G = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        G.weight.copy_(torch.eye(2)), G.bias.zero_()
+
+    class D(torch.nn.Module):
+        def forward(self, x):
+            return -0.5 * (x**2).sum(-1) * (1 / s**2 - 1) + 7.0
+
+    x = rejection_sample(G, D(), 20_000, latent_dim=2, candidates=200_000,
+                         generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert x.shape == (20_000, 2)
+    np.testing.assert_allclose(x.std(0).numpy(), [s, s], rtol=0.03)
+    np.testing.assert_allclose(x.mean(0).numpy(), [0, 0], atol=0.02)
+    with pytest.raises(ValueError, match="accepted"):
+        rejection_sample(G, D(), 20_000, latent_dim=2, candidates=30_000)
+    with pytest.raises(ValueError, match="pack = 1"):
+        rejection_sample(G, MLPDiscriminator(2, 4, pack=2), 10, latent_dim=2)
+    with pytest.raises(ValueError, match="candidates"):
+        rejection_sample(G, D(), 10, latent_dim=2, candidates=0)
+
+
+def test_rejection_sample_of_stacked_models_and_train_gan_with_models():
+    Gs, Ds = _members()
+    G, D = stack_models(Gs), stack_models(Ds)
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3)
+    hist = train_gan(G, D, opt_g, opt_d, torch.randn(100, 2), steps=6, batch_size=8,
+                     latent_dim=2, log_every=3, models=3, r1=0.1, progress=False)  # fmt: skip
+    assert hist["step"] == [3, 6] and all(math.isfinite(v) for v in hist["d_loss"])
+    x = rejection_sample(G, D, 50, latent_dim=2, candidates=2000, models=3)
+    assert x.shape == (3, 50, 2)
+    with pytest.raises(ValueError, match="models"):
+        train_gan(G, D, opt_g, opt_d, torch.randn(5, 2), steps=1, batch_size=2, latent_dim=2,
+                  models=0)  # fmt: skip

@@ -454,3 +454,16 @@ def test_float32_stays_float32(rng):
     assert dnp.mse_hessian(X).dtype == np.float32
     Z, mean, std = dnp.standardize(X)
     assert Z.dtype == mean.dtype == std.dtype == np.float32
+
+
+@pytest.mark.parametrize("l2", [1e-3, 0.1])
+def test_fit_polynomial_uses_the_books_l2_convention(rng, l2):
+    # the fit minimizes mean(r^2) / 2 + (l2 / 2) ||w||^2: lambda = l2 in (lambda / 2) ||w||^2
+    x = rng.uniform(-1, 1, size=30)
+    y = np.sin(3 * x) + 0.1 * rng.normal(size=30)
+    w, b = dnp.fit_polynomial(x, y, 5, l2=l2)
+    _, dw, db = dnp.linear_model_loss(dnp.polynomial_features(x, 5), y, w, b)  # of mean(r^2)
+    np.testing.assert_allclose(dw / 2 + l2 * w, 0.0, atol=1e-10)
+    assert abs(db) < 1e-10
+    w_half, _ = dnp.fit_polynomial(x, y, 5, l2=l2 / 2)
+    assert not np.allclose(w, w_half)

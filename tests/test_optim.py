@@ -468,3 +468,89 @@ def test_optimizer_state_keeps_the_parameter_dtype():
     opt = dnp.Adam([p], lr=0.1)
     opt.step([np.ones(3, dtype=np.float32)])
     assert p.dtype == opt.m[0].dtype == opt.v[0].dtype == np.float32
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient clipping
+
+
+def clip_torch(grads, max_norm=None, clip_value=None):
+    """torch.nn.utils' clipping, in float64, on tensors holding `grads` as their .grad."""
+    params = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for p, g in zip(params, grads, strict=True):
+        p.grad = torch.tensor(g, dtype=torch.float64)
+    if max_norm is not None:
+        total = torch.nn.utils.clip_grad_norm_(params, max_norm).item()
+    else:
+        torch.nn.utils.clip_grad_value_(params, clip_value)
+        total = None
+    return [p.grad.numpy() for p in params], total
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 0.5, 3.0, 1e3])
+@pytest.mark.parametrize("seed", range(3))
+def test_clip_grad_norm_matches_torch(max_norm, seed):
+    rng = np.random.default_rng(seed)
+    grads = [rng.normal(size=s) * rng.uniform(0.1, 5) for s in SHAPES]
+    ours, total = dnp.clip_grad_norm(grads, max_norm)
+    theirs, torch_total = clip_torch(grads, max_norm=max_norm)
+    assert total == pytest.approx(torch_total, rel=1e-12)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_clip_grad_norm_keeps_the_direction_and_caps_the_norm(rng):
+    grads = [rng.normal(size=s) * 10 for s in SHAPES]
+    flat = np.concatenate([g.ravel() for g in grads])
+    clipped, total = dnp.clip_grad_norm(grads, 1.0)
+    flat_clipped = np.concatenate([g.ravel() for g in clipped])
+    assert total == pytest.approx(np.linalg.norm(flat))
+    assert np.linalg.norm(flat_clipped) == pytest.approx(1.0, rel=1e-5)
+    cosine = flat @ flat_clipped / (np.linalg.norm(flat) * np.linalg.norm(flat_clipped))
+    assert cosine == pytest.approx(1.0, abs=1e-12)
+    # below the threshold nothing changes; the inputs are never modified
+    small, _ = dnp.clip_grad_norm(clipped, 2.0)
+    for a, b in zip(small, clipped, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert np.abs(grads[0]).max() > 1.0
+
+
+@pytest.mark.parametrize("clip_value", [0.1, 1.0, 10.0])
+def test_clip_grad_value_matches_torch(rng, clip_value):
+    grads = [rng.normal(size=s) * 2 for s in SHAPES]
+    theirs, _ = clip_torch(grads, clip_value=clip_value)
+    for a, b in zip(dnp.clip_grad_value(grads, clip_value), theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_clip_grad_value_can_turn_the_direction():
+    g = [np.array([10.0, 0.1])]
+    (clipped,) = dnp.clip_grad_value(g, 1.0)
+    np.testing.assert_array_equal(clipped, [1.0, 0.1])
+    (by_norm,), _ = dnp.clip_grad_norm(g, 1.0)
+    assert by_norm[0] / by_norm[1] == pytest.approx(100.0)
+    assert clipped[0] / clipped[1] == pytest.approx(10.0)
+
+
+def test_clipping_keeps_float32():
+    grads = [np.ones((2, 3), np.float32) * 5, np.ones(3, np.float32)]
+    clipped, _ = dnp.clip_grad_norm(grads, 1.0)
+    assert all(g.dtype == np.float32 for g in clipped)
+    assert all(g.dtype == np.float32 for g in dnp.clip_grad_value(grads, 1.0))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: dnp.clip_grad_norm([np.ones(2)], 0.0), "max_norm"),
+        (lambda: dnp.clip_grad_norm([np.ones(2)], -1.0), "max_norm"),
+        (lambda: dnp.clip_grad_norm(np.ones(2), 1.0), "grads"),
+        (lambda: dnp.clip_grad_norm([], 1.0), "grads"),
+        (lambda: dnp.clip_grad_norm([np.ones(2), np.array([1.0, np.nan])], 1.0), r"grads\[1\]"),
+        (lambda: dnp.clip_grad_value([np.ones(2)], 0.0), "clip_value"),
+        (lambda: dnp.clip_grad_value([np.array([np.inf])], 1.0), r"grads\[0\]"),
+    ],
+)
+def test_clipping_rejects_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

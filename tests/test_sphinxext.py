@@ -89,3 +89,84 @@ def test_identical_scripts_of_different_priority_are_kept_once():
     context = {"script_files": [a, b]}
     sphinxext._dedupe_scripts(None, "page", "page.html", context, None)
     assert context["script_files"] == [a]
+
+
+def _launch_context(pagename: str) -> dict:
+    """The header buttons sphinx-book-theme's add_launch_buttons leaves for `pagename`."""
+    path = f"{pagename}.ipynb"
+    return {
+        "header_buttons": [
+            {"type": "link", "label": "repository-button", "url": "https://github.com/o/r"},
+            {
+                "type": "group",
+                "label": "launch-buttons",
+                "buttons": [
+                    {
+                        "type": "link",
+                        "text": "Binder",
+                        "url": f"https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/{path}",
+                    },
+                    {
+                        "type": "link",
+                        "text": "JupyterHub",
+                        "url": "https://hub.example.org/hub/user-redirect/git-pull?"
+                        f"repo=https%3A//github.com/o/r&urlpath=lab/tree/r/{path}&branch=main",
+                    },
+                    {
+                        "type": "link",
+                        "text": "Colab",
+                        "url": f"https://colab.research.google.com/github/o/r/blob/main/{path}",
+                    },
+                    {"type": "javascript", "text": "Live Code", "javascript": "initThebeSBT()"},
+                ],
+            },
+        ]
+    }
+
+
+def _launch_app(srcdir) -> types.SimpleNamespace:
+    options = {"launch_buttons": {"colab_url": "https://colab.research.google.com/"}}
+    return types.SimpleNamespace(
+        srcdir=str(srcdir), config=types.SimpleNamespace(html_theme_options=options)
+    )
+
+
+def _urls(context: dict) -> dict[str, str]:
+    group = context["header_buttons"][1]
+    return {b["text"]: b.get("url") for b in group["buttons"]}
+
+
+def test_colab_button_opens_the_colab_edition(tmp_path):
+    (tmp_path / "colab").mkdir()
+    (tmp_path / "colab" / "rnn.ipynb").write_text("{}")
+    context = _launch_context("chapters/rnn")
+    before = _urls(context)
+    sphinxext._colab_launch_to_edition(_launch_app(tmp_path), "chapters/rnn", "", context, None)
+    after = _urls(context)
+    assert (
+        after["Colab"] == "https://colab.research.google.com/github/o/r/blob/main/colab/rnn.ipynb"
+    )
+    # Binder and JupyterHub run JupyterLab, which renders MyST: they keep the chapter itself
+    assert {k: v for k, v in after.items() if k != "Colab"} == {
+        k: v for k, v in before.items() if k != "Colab"
+    }
+    assert "chapters/rnn.ipynb" in after["Binder"] and "chapters/rnn.ipynb" in after["JupyterHub"]
+
+
+def test_colab_button_is_kept_without_an_edition_or_outside_chapters(tmp_path, caplog):
+    context = _launch_context("chapters/rnn")
+    before = _urls(context)
+    sphinxext._colab_launch_to_edition(_launch_app(tmp_path), "chapters/rnn", "", context, None)
+    assert _urls(context) == before  # no colab/rnn.ipynb: the button is left as it was
+    assert "python -m dlbook.colab" in caplog.text
+    other = _launch_context("intro")
+    sphinxext._colab_launch_to_edition(_launch_app(tmp_path), "intro", "", other, None)
+    assert _urls(other)["Colab"].endswith("/blob/main/intro.ipynb")
+    assert sphinxext.colab_edition_url("https://example.org/x.ipynb", "chapters/x") is None
+    assert (
+        sphinxext.colab_edition_url(
+            "https://colab.research.google.com/github/o/r/blob/dev/book/chapters/cnn.ipynb",
+            "chapters/cnn",
+        )
+        == "https://colab.research.google.com/github/o/r/blob/dev/book/colab/cnn.ipynb"
+    )

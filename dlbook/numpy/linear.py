@@ -163,8 +163,10 @@ def _renamed_n_classes(func):
 def linear_regression_closed_form(
     X: np.ndarray, y: np.ndarray, *, l2: float = 0.0
 ) -> tuple[np.ndarray, float]:
-    """Minimize mean((X @ w + b - y)^2) + l2 * ||w||^2 exactly; return (w (D,), b).
+    """Minimize mean((X @ w + b - y)^2) / 2 + (l2 / 2) ||w||^2 exactly; return (w (D,), b).
 
+    The penalty is the book's (lambda / 2) ||w||^2 with lambda = l2, added to half the mean
+    squared error; the minimizer is the same as that of mean((X @ w + b - y)^2) + l2 ||w||^2.
     X is (N, D) and y (N,). The bias is not penalized. With centred data Xc = X - mean(X) and
     yc = y - mean(y), the minimizer solves the normal equations (Xc^T Xc + N l2 I) w = Xc^T yc
     and b = mean(y) - mean(X) @ w. We never form Xc^T Xc (its condition number is the square of
@@ -177,7 +179,8 @@ def linear_regression_closed_form(
     x_mean, y_mean = X.mean(axis=0), y.mean()
     A, t = X - x_mean, y - y_mean
     if l2 > 0:
-        # ||Xc w - yc||^2 + N l2 ||w||^2 = ||[Xc; sqrt(N l2) I] w - [yc; 0]||^2
+        # 2N (mean(r^2) / 2 + (l2 / 2) ||w||^2) = ||Xc w - yc||^2 + N l2 ||w||^2
+        #                                      = ||[Xc; sqrt(N l2) I] w - [yc; 0]||^2
         A = np.vstack([A, (n * l2) ** 0.5 * np.eye(d, dtype=X.dtype)])
         t = np.concatenate([t, np.zeros(d, X.dtype)])
     w = np.linalg.lstsq(A, t, rcond=None)[0]
@@ -403,9 +406,11 @@ def polynomial_features(x: np.ndarray, degree: int) -> np.ndarray:
 def fit_polynomial(
     x: np.ndarray, y: np.ndarray, degree: int, *, l2: float = 0.0
 ) -> tuple[np.ndarray, float]:
-    """Least squares on `polynomial_features`, with penalty l2 * ||w||^2 on the coefficients.
+    """Least squares on `polynomial_features` with the book's L2 penalty on the coefficients.
 
-    x and y are (N,). Returns (w (degree,), b): the fit is b + sum_k w_k x^k. Solved exactly by
+    Minimizes mean((b + sum_k w_k x^k - y)^2) / 2 + (l2 / 2) ||w||^2, that is lambda = l2 in the
+    book's (lambda / 2) ||w||^2 (the same minimizer as mean squared error + l2 ||w||^2); the
+    bias b is not penalized. x and y are (N,). Returns (w (degree,), b). Solved exactly by
     `linear_regression_closed_form`; with more coefficients than points and l2 = 0 it is
     the interpolating polynomial of smallest norm. Book: {ref}`sec-reg-overfitting`.
     """

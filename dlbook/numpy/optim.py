@@ -7,8 +7,9 @@ in place: ``opt = SGD(params, lr=0.1)`` then ``opt.step(grads)`` once per batch.
 gradients, a run of steps in float64 matches torch.optim to rounding error. Every check runs
 before any parameter changes, so a rejected step leaves the parameters as they were.
 
-The schedules are pure functions of the step number (an int or an int array), each equal to one
-torch.optim.lr_scheduler class. Never imports torch.
+`clip_grad_norm` and `clip_grad_value` are pure functions of a list of gradients, each equal to
+its torch.nn.utils twin. The schedules are pure functions of the step number (an int or an int
+array), each equal to one torch.optim.lr_scheduler class. Never imports torch.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ __all__ = [
     "check_hyperparameters",
     "check_optimizer_grads",
     "check_optimizer_params",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "as_grad_list",
     "cosine_annealing_lr",
     "ista",
     "lasso_objective",
@@ -576,6 +580,47 @@ def trajectory(
                 break
             path.append(x.copy())
     return np.array(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient clipping: pure functions of a list of gradients, as torch.nn.utils
+
+
+def as_grad_list(grads: object) -> list[np.ndarray]:
+    """Check a list of gradients (one finite float array per parameter); return it as arrays.
+
+    A list or tuple, not one array: clipping by the global norm looks at all of them together.
+    float32 stays float32. Raises `ValueError` naming grads[i].
+    """
+    if isinstance(grads, np.ndarray) or not isinstance(grads, list | tuple) or not grads:
+        raise ValueError("grads must be a non-empty list of arrays, one per parameter")
+    return [as_float_array(f"grads[{i}]", g, allow_empty=True) for i, g in enumerate(grads)]
+
+
+@shapes(max_norm="> 0")
+def clip_grad_norm(grads: Sequence[np.ndarray], max_norm: float) -> tuple[list[np.ndarray], float]:
+    """Rescale the gradients together so that their global L2 norm is at most max_norm.
+
+    Returns (clipped, total_norm): new arrays, shaped like grads, and the norm before clipping,
+    ||g|| = sqrt(sum_i ||g_i||^2) over every entry of every array. As
+    torch.nn.utils.clip_grad_norm_, the factor is min(1, max_norm / (||g|| + 1e-6)); one factor
+    for all arrays keeps the direction of the update. Book: {ref}`sec-optim-clipping`.
+    """
+    grads = as_grad_list(grads)
+    total = float(np.sqrt(sum(np.sum(g * g) for g in grads)))  # eq-optim-clip-norm
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return [g * np.asarray(scale, g.dtype) for g in grads], total
+
+
+@shapes(clip_value="> 0")
+def clip_grad_value(grads: Sequence[np.ndarray], clip_value: float) -> list[np.ndarray]:
+    """Clip every entry of every gradient to [-clip_value, clip_value], as
+    torch.nn.utils.clip_grad_value_. Returns new arrays shaped like grads.
+
+    Each coordinate is cut on its own, so a clipped update can point in a different direction
+    from the gradient. Book: {ref}`sec-optim-clipping`.
+    """
+    return [np.clip(g, -clip_value, clip_value) for g in as_grad_list(grads)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ with them (`d_step`, `g_step`, `vae_step`, ...) are in `dlbook.torch.generative`
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
@@ -18,7 +19,9 @@ __all__ = [
     "DCGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "StackedLinear",
     "count_parameters",
+    "stack_models",
 ]
 
 
@@ -61,7 +64,7 @@ class MLPGenerator(nn.Sequential):
 
 
 class MLPDiscriminator(nn.Module):
-    """D: x (N, in_dim) -> logits (N // pack,), LeakyReLU(0.2) hidden layers.
+    """D: x (..., N, in_dim) -> logits (..., N // pack), LeakyReLU(0.2) hidden layers.
 
     With `pack` = m > 1 this is PacGAN's packed discriminator (Lin et al., 2018): each group of
     m consecutive samples, all real or all generated, is concatenated into one input of size
@@ -76,13 +79,61 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*_mlp(sizes, nn.LeakyReLU, negative_slope=0.2))
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim != 2 or x.shape[1] != self.in_dim or x.shape[0] % self.pack:
+        if x.ndim < 2 or x.shape[-1] != self.in_dim or x.shape[-2] % self.pack:
             raise ValueError(
-                f"x must have shape (N, {self.in_dim}) with N a multiple of pack = {self.pack}; "
-                f"got {tuple(x.shape)}"
+                f"x must have shape (..., N, {self.in_dim}) with N a multiple of pack = "
+                f"{self.pack}; got {tuple(x.shape)}"
             )
         # rows i*m .. i*m + m - 1 become one packed input (eq-gen-pack)
-        return self.net(x.reshape(-1, self.pack * self.in_dim)).squeeze(1)
+        packed = x.reshape(*x.shape[:-2], -1, self.pack * self.in_dim)
+        return self.net(packed).squeeze(-1)
+
+
+class StackedLinear(nn.Module):
+    """M independent linear layers applied at once: x (M, N, in) -> (M, N, out).
+
+    Built from M `nn.Linear` layers of one shape; layer m computes x[m] @ W_m^T + b_m, all in one
+    batched matrix product. Book: {ref}`sec-gen-fix`.
+    """
+
+    def __init__(self, layers: Sequence[nn.Linear]) -> None:
+        super().__init__()
+        if not layers or len({tuple(layer.weight.shape) for layer in layers}) != 1:
+            raise ValueError("layers must be a non-empty sequence of nn.Linear of one shape")
+        self.weight = nn.Parameter(torch.stack([la.weight.detach().T for la in layers]).clone())
+        self.bias = nn.Parameter(torch.stack([la.bias.detach() for la in layers])[:, None].clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 3 or x.shape[0] != len(self.weight) or x.shape[2] != self.weight.shape[1]:
+            raise ValueError(
+                f"x must have shape ({len(self.weight)}, N, {self.weight.shape[1]}); "
+                f"got {tuple(x.shape)}"
+            )
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+def stack_models(models: Sequence[nn.Module]) -> nn.Module:
+    """One module that runs M models of the same architecture side by side.
+
+    Every `nn.Linear` of the first model is replaced by a `StackedLinear` holding the M models'
+    weights; everything else (activations, `pack`) is the first model's. The result maps inputs
+    (M, N, ...) to outputs (M, ...): slice m is what models[m] computes on x[m]. Training it
+    with a loss *summed* over the M models and Adam (an elementwise update) trains the M models
+    independently, in fewer, larger tensor operations. For MLPs only (layers other than
+    `nn.Linear` must have no parameters).
+    """
+    if not models:
+        raise ValueError("models must be a non-empty sequence")
+    stacked = copy.deepcopy(models[0])
+    named = [dict(m.named_modules()) for m in models]
+    for name, module in models[0].named_modules():
+        if isinstance(module, nn.Linear):
+            parent, _, attr = name.rpartition(".")
+            owner = stacked.get_submodule(parent) if parent else stacked
+            setattr(owner, attr, StackedLinear([mods[name] for mods in named]))
+        elif name and not list(module.children()) and list(module.parameters(recurse=False)):
+            raise ValueError(f"cannot stack {type(module).__name__} ({name}); only nn.Linear")
+    return stacked
 
 
 # ---------------------------------------------------------------------------------------------
