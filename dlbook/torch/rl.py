@@ -16,6 +16,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -496,6 +497,10 @@ class RLHistory:
             self.metrics.setdefault(k, []).append(v)
         self.episode_returns.extend(float(r) for r in returns)
 
+    def show(self, bar: Any) -> None:
+        """Put the mean return of the last 100 training episodes on the progress bar."""
+        bar.set_postfix(ret=f"{self.recent_mean(100):.1f}", refresh=False)
+
     def recent_mean(self, n: int = 100) -> float:
         """The mean return of the last `n` finished training episodes (NaN before any)."""
         tail = self.episode_returns[-n:]
@@ -507,6 +512,17 @@ def _seeded(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build()
+
+
+@contextmanager
+def _training(envs: EnvBatch, total: int, desc: str, unit: str, progress: bool | None):
+    """The progress bar of a training loop; closes it and the environments however it ends."""
+    bar = progress_bar(total, desc=desc, unit=unit, progress=progress)
+    try:
+        yield bar
+    finally:
+        bar.close()
+        envs.close()
 
 
 def _check_count(name: str, value: object) -> int:
@@ -538,8 +554,7 @@ def train_reinforce(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     history, steps, start = RLHistory(), 0, time.perf_counter()
-    bar = progress_bar(iterations, desc="REINFORCE", unit="batch", progress=progress)
-    try:
+    with _training(envs, iterations, "REINFORCE", "batch", progress) as bar:
         for _ in range(iterations):
             meter = EpochMeter(device)
             episodes = run_episodes(model, envs, generator=generator)
@@ -548,13 +563,10 @@ def train_reinforce(
             )
             steps += sum(len(a) for a in episodes.actions)
             history.record(steps, episodes.returns(), time.perf_counter() - start, meter.read())
-            bar.set_postfix(ret=f"{history.recent_mean(100):.1f}", refresh=False)
+            history.show(bar)
             bar.update(1)
             if target is not None and history.recent_mean(100) >= target:
                 break
-    finally:
-        bar.close()
-        envs.close()
     return model, history
 
 
@@ -587,8 +599,7 @@ def train_ppo(
     per_iter = n_envs * _check_count("n_steps", n_steps)
     iterations = max(1, total_steps // per_iter)
     history, start = RLHistory(), time.perf_counter()
-    bar = progress_bar(iterations * per_iter, desc="PPO", unit="step", progress=progress)
-    try:
+    with _training(envs, iterations * per_iter, "PPO", "step", progress) as bar:
         for it in range(iterations):
             remaining = 1.0 - it / iterations  # linear decay to 0
             for group in optimizer.param_groups:
@@ -611,11 +622,8 @@ def train_ppo(
             )
             new = envs.finished_returns[seen:]
             history.record((it + 1) * per_iter, new, time.perf_counter() - start, meter.read())
-            bar.set_postfix(ret=f"{history.recent_mean(100):.1f}", refresh=False)
+            history.show(bar)
             bar.update(per_iter)
-    finally:
-        bar.close()
-        envs.close()
     return model, history
 
 
@@ -655,8 +663,7 @@ def train_dqn(
     rng = np.random.default_rng(seed)
     history, start, seen = RLHistory(), time.perf_counter(), 0
     meter = EpochMeter(device)
-    bar = progress_bar(total_steps, desc="DQN", unit="step", progress=progress)
-    try:
+    with _training(envs, total_steps, "DQN", "step", progress) as bar:
         for step in range(1, total_steps + 1):
             frac = min(1.0, step / max(1.0, exploration_fraction * total_steps))
             epsilon = 1.0 + frac * (final_epsilon - 1.0)
@@ -678,11 +685,8 @@ def train_dqn(
                 seen = len(envs.finished_returns)
                 history.record(step, new, time.perf_counter() - start, meter.read())
                 meter.reset()
-                bar.set_postfix(ret=f"{history.recent_mean(100):.1f}", refresh=False)
+                history.show(bar)
             if step % target_update == 0:
                 target_net.load_state_dict(q_net.state_dict())
             bar.update(1)
-    finally:
-        bar.close()
-        envs.close()
     return q_net, history
