@@ -203,14 +203,19 @@ def check_same_length(**arrays: np.ndarray) -> int:
     return next(iter(lengths.values()))
 
 
-def check_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
-    """Check a scalar hyper-parameter such as a learning rate; return it as float."""
+def _to_float(name: str, value: object) -> float:
+    """`value` as a float (a bool is not a number); finiteness is the caller's to check."""
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a number; got {value!r}")
     try:
-        v = float(value)  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a number; got {value!r}") from err
+
+
+def check_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """Check a scalar hyper-parameter such as a learning rate; return it as float."""
+    v = _to_float(name, value)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
@@ -221,12 +226,7 @@ def check_fraction(
     name: str, value: object, *, low_open: bool = False, high_open: bool = True
 ) -> float:
     """Check a number in [0, 1) (by default); `low_open`/`high_open` exclude an end."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number; got {value!r}")
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a number; got {value!r}") from err
+    v = _to_float(name, value)
     lo_ok = v > 0 if low_open else v >= 0
     hi_ok = v < 1 if high_open else v <= 1
     if not (np.isfinite(v) and lo_ok and hi_ok):
