@@ -16,19 +16,38 @@ from dlbook import bookexec
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 
 
+def assert_ran_cleanly(source, executed, name: str) -> None:
+    """The stored run `executed` ran every code cell of `source`, unchanged, without an error."""
+    code = [c for c in source.cells if c.cell_type == "code"]
+    ran = [c for c in executed.cells if c.cell_type == "code"]
+    assert [c.source for c in ran] == [c.source for c in code]
+    for i, cell in enumerate(ran):
+        assert cell.execution_count is not None, f"{name}: code cell {i} never ran"
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errors, f"{name}: code cell {i} raised {errors[0].get('ename')}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_ran_cleanly_in_the_build(path):
     run = bookexec.cached_run(path, EXECUTION_CACHE)
     if run is None:
         pytest.skip("no build run of this chapter with the current sources: nbval executes it")
+    assert_ran_cleanly(nbformat.read(path, as_version=4), run.notebook, path.name)
+
+
+def test_the_chapter_check_fails_on_a_bad_run(tmp_path):
+    path = _notebook(tmp_path, "x = 1", "print(1 / 0)", "print(x)")
     source = nbformat.read(path, as_version=4)
-    code = [c for c in source.cells if c.cell_type == "code"]
-    ran = [c for c in run.notebook.cells if c.cell_type == "code"]
-    assert [c.source for c in ran] == [c.source for c in code]
-    for i, cell in enumerate(ran):
-        assert cell.execution_count is not None, f"{path.name}: code cell {i} never ran"
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        assert not errors, f"{path.name}: code cell {i} raised {errors[0].get('ename')}"
+    text, _, _ = bookexec.execute_notebook(str(path), timeout=60, allow_errors=True)
+    with pytest.raises(AssertionError, match="code cell 1 raised ZeroDivisionError"):
+        assert_ran_cleanly(source, nbformat.reads(text, as_version=4), "tiny")
+    never_ran = nbformat.reads(nbformat.writes(source), as_version=4)  # the unexecuted stub
+    with pytest.raises(AssertionError, match="code cell 0 never ran"):
+        assert_ran_cleanly(source, never_ran, "tiny")
+    edited = nbformat.reads(text, as_version=4)
+    edited.cells[0].source = "x = 2"
+    with pytest.raises(AssertionError):
+        assert_ran_cleanly(source, edited, "tiny")
 
 
 def _notebook(tmp_path, *sources):
