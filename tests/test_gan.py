@@ -27,6 +27,7 @@ from dlbook.torch.models.gan import (
     Autoencoder,
     DCGANDiscriminator,
     DCGANGenerator,
+    MinibatchStd,
     MLPDiscriminator,
     MLPGenerator,
     StackedLinear,
@@ -282,6 +283,96 @@ def test_gan_learns_a_shifted_gaussian():
 
 
 # ---------------------------------------------------------------------------------------------
+def test_minibatch_std_appends_the_mean_feature_std_by_hand():
+    h = torch.tensor([[0.0, 1.0], [2.0, 1.0], [4.0, 1.0]])  # stds over rows: sqrt(8/3) and 0
+    out = MinibatchStd(eps=1e-12)(h)
+    assert out.shape == (3, 3)
+    torch.testing.assert_close(out[:, :2], h)
+    torch.testing.assert_close(out[:, 2], torch.full((3,), math.sqrt(8 / 3) / 2))
+
+
+def test_minibatch_std_matches_numpy_and_keeps_stacked_models_apart():
+    h = torch.randn(3, 7, 5, dtype=torch.float64)
+    out = MinibatchStd()(h)
+    ref = np.sqrt(h.numpy().var(axis=1) + 1e-8).mean(axis=1)  # one value per model
+    assert out.shape == (3, 7, 6)
+    np.testing.assert_allclose(out[..., -1].numpy(), np.repeat(ref[:, None], 7, axis=1))
+
+
+def test_minibatch_std_gradient_is_finite_when_the_batch_collapses():
+    h = torch.ones(4, 3, dtype=torch.float64, requires_grad=True)  # four identical rows
+    MinibatchStd()(h)[:, -1].sum().backward()
+    assert torch.isfinite(h.grad).all()
+    hd = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: MinibatchStd()(x), (hd,))
+
+
+def test_minibatch_std_bad_input():
+    with pytest.raises(ValueError, match="N >= 2"):
+        MinibatchStd()(torch.randn(1, 4))
+    with pytest.raises(ValueError, match="N >= 2"):
+        MinibatchStd()(torch.randn(4))
+    with pytest.raises(ValueError, match="eps"):
+        MinibatchStd(eps=0.0)
+    with pytest.raises(ValueError, match="minibatch_std"):
+        MLPDiscriminator(2, 8, minibatch_std=1)
+
+
+def test_a_minibatch_std_discriminator_sees_a_collapsed_batch():
+    torch.manual_seed(0)
+    D = MLPDiscriminator(2, 8, minibatch_std=True)
+    plain = MLPDiscriminator(2, 8)
+    assert count_parameters(D) == count_parameters(plain) + 1  # one more input to the output
+    assert isinstance(D.net[-2], MinibatchStd)
+    x = torch.randn(6, 2)
+    one = D(x)
+    assert one.shape == (6,)
+    # the logit of a row depends on the other rows of the batch: ...
+    other = D(torch.cat([x[:1], 0 * x[1:]]))
+    assert not torch.allclose(one[:1], other[:1])
+    # ... through the appended feature alone: the feature's weight set to 0 removes it
+    with torch.no_grad():
+        D.net[-1].weight[:, -1] = 0.0
+    torch.testing.assert_close(D(x)[:1], D(torch.cat([x[:1], 0 * x[1:]]))[:1])
+
+
+def test_stacked_minibatch_std_discriminators_equal_their_members():
+    Ds = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        Ds.append(MLPDiscriminator(2, 8, minibatch_std=True))
+    D = stack_models(Ds)
+    x = torch.randn(3, 10, 2)
+    out = D(x)
+    for m in range(3):
+        torch.testing.assert_close(out[m], Ds[m](x[m]))
+
+
+def test_a_minibatch_std_gan_trains_and_samples_with_drs():
+    torch.manual_seed(0)
+    G, D = MLPGenerator(2, 16), MLPDiscriminator(2, 16, minibatch_std=True)
+    real = torch.randn(256, 2)
+    gen = torch.Generator().manual_seed(0)
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3)
+    before = params(D)
+    hist = train_gan(
+        G,
+        D,
+        opt_g,
+        opt_d,
+        real,
+        steps=5,
+        batch_size=16,
+        latent_dim=2,
+        generator=gen,
+        log_every=5,
+        progress=False,
+    )
+    assert all(changed(before, D)) and math.isfinite(hist["d_loss"][-1])
+    x = rejection_sample(G, D, 20, latent_dim=2, candidates=2000, generator=gen)
+    assert x.shape == (20, 2)
+
+
 # Models side by side, the R1 penalty, discriminator rejection sampling
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "DCGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "MinibatchStd",
     "StackedLinear",
     "count_parameters",
     "stack_models",
@@ -63,20 +64,68 @@ class MLPGenerator(nn.Sequential):
         self.latent_dim = latent_dim
 
 
+class MinibatchStd(nn.Module):
+    """Append one feature that measures the diversity of the batch: h (..., N, F) -> (..., N, F+1).
+
+    The feature is the standard deviation of each of the F features over the N rows of the batch,
+    averaged over the features: s = mean_f sqrt(var_n h[n, f] + eps), the same value appended to
+    every row (eq-gen-mbstd). It is the "minibatch standard deviation" of Karras et al. (2018), a
+    parameter-free form of the minibatch discrimination of Salimans et al. (2016). The variance is
+    the biased one, and eps keeps the gradient finite when all rows are equal. Leading axes (the
+    models of `stack_models`) are kept apart. Book: {ref}`sec-gen-mbstd`.
+    """
+
+    def __init__(self, eps: float = 1e-8) -> None:
+        super().__init__()
+        if not eps > 0:
+            raise ValueError(f"eps must be positive; got {eps!r}")
+        self.eps = float(eps)
+
+    def forward(self, h: Tensor) -> Tensor:
+        if h.ndim < 2 or h.shape[-2] < 2:
+            raise ValueError(f"h must have shape (..., N, F) with N >= 2; got {tuple(h.shape)}")
+        dev = h - h.mean(dim=-2, keepdim=True)
+        var = (dev * dev).mean(dim=-2, keepdim=True)  # (..., 1, F): the biased variance over N
+        s = torch.sqrt(var + self.eps).mean(dim=-1, keepdim=True)  # (..., 1, 1)
+        return torch.cat([h, s.expand(*h.shape[:-1], 1)], dim=-1)
+
+
 class MLPDiscriminator(nn.Module):
     """D: x (..., N, in_dim) -> logits (..., N // pack), LeakyReLU(0.2) hidden layers.
 
     With `pack` = m > 1 this is PacGAN's packed discriminator (Lin et al., 2018): each group of
     m consecutive samples, all real or all generated, is concatenated into one input of size
     m * in_dim, and D judges the group. N must be a multiple of `pack`. Book: {ref}`sec-gen-pacgan`.
+    With `minibatch_std=True`, a `MinibatchStd` layer before the output layer gives D one more
+    feature, the spread of the last hidden layer over the batch (Karras et al., 2018), so D can
+    tell a batch of near-identical samples from a real one. D's outputs then depend on the whole
+    batch: judge real and generated batches separately (as `d_step` does), each of several rows.
+    Book: {ref}`sec-gen-mbstd`.
     """
 
-    def __init__(self, in_dim: int = 2, hidden: int = 64, *, depth: int = 2, pack: int = 1) -> None:
+    def __init__(
+        self,
+        in_dim: int = 2,
+        hidden: int = 64,
+        *,
+        depth: int = 2,
+        pack: int = 1,
+        minibatch_std: bool = False,
+    ) -> None:
         super().__init__()
         _int("in_dim", in_dim), _int("hidden", hidden), _int("depth", depth)
+        if not isinstance(minibatch_std, bool):
+            raise ValueError(f"minibatch_std must be a bool; got {minibatch_std!r}")
         self.in_dim, self.pack = in_dim, _int("pack", pack)
-        sizes = [in_dim * pack] + [hidden] * depth + [1]
-        self.net = nn.Sequential(*_mlp(sizes, nn.LeakyReLU, negative_slope=0.2))
+        self.minibatch_std = minibatch_std
+        sizes = [in_dim * pack] + [hidden] * depth
+        layers = _mlp(sizes, nn.LeakyReLU, negative_slope=0.2)
+        layers.append(nn.LeakyReLU(negative_slope=0.2))  # after the last hidden layer
+        if minibatch_std:
+            layers += [MinibatchStd(), nn.Linear(hidden + 1, 1)]
+        else:
+            layers.append(nn.Linear(hidden, 1))
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 2 or x.shape[-1] != self.in_dim or x.shape[-2] % self.pack:
@@ -93,7 +142,7 @@ class StackedLinear(nn.Module):
     """M independent linear layers applied at once: x (M, N, in) -> (M, N, out).
 
     Built from M `nn.Linear` layers of one shape; layer m computes x[m] @ W_m^T + b_m, all in one
-    batched matrix product. Book: {ref}`sec-gen-fix`.
+    batched matrix product. Book: {ref}`sec-gen-vanilla`.
     """
 
     def __init__(self, layers: Sequence[nn.Linear]) -> None:
