@@ -89,6 +89,7 @@ def test_bits_per_char_matches_a_direct_computation():
             r"x must be integer ids of shape \(B, T\)",
         ),
         (lambda m: m(torch.full((1, 2), 9)), r"x must hold ids in \[0, 9\)"),
+        (lambda m: m(torch.tensor([[-1, 2]])), r"x must hold ids in \[0, 9\); got -1\.\.2"),
         (lambda m: m.generate([1], 3, temperature=-1.0), "temperature must be"),
         (lambda m: m.generate([1], 3, top_k=0), "top_k must be an int >= 1"),
         (lambda m: m.generate([], 3), r"prompt_ids must have shape"),

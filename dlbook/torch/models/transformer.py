@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlbook.checks import check_choice, check_int, check_positive
-from dlbook.torch.models.rnn import _sample, generation_args
+from dlbook.torch.models.rnn import _check_id_range, _sample, generation_args
 
 __all__ = [
     "CausalSelfAttention",
@@ -189,10 +189,7 @@ class DecoderLM(nn.Module):
                 f"x must have 1 <= T <= max_len - cached = {self.max_len - start}; "
                 f"got T = {x.shape[1]}"
             )
-        if int(x.min()) < 0 or int(x.max()) >= self.vocab_size:
-            raise ValueError(
-                f"x must hold ids in [0, {self.vocab_size}); got {int(x.min())}..{int(x.max())}"
-            )
+        _check_id_range(x, self.vocab_size)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """Logits (B, T, V) for ids x (B, T). Position t sees only positions <= t.
