@@ -40,6 +40,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from fit_loop import sync  # the shared helper (benchmarks/ is on sys.path)
 
 import dlbook.torch as dtorch
 from dlbook import data
@@ -49,13 +50,6 @@ SEQ_LEN = 64
 VAL_CHARS = 10_000
 WARMUP_STEPS = 20  # the learning-rate warm-up of the chapter
 LEARNING_RATES = {"LSTM": 5e-3, "Transformer": 3e-3}
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 def load_windows(seq_len: int) -> tuple:

@@ -29,7 +29,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from fit_loop import race  # the shared timing harness (benchmarks/ is on sys.path)
+from fit_loop import race, sync  # the shared timing harness (benchmarks/ is on sys.path)
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -38,13 +38,6 @@ from dlbook import data
 from dlbook.torch.perf import autocast, to_channels_last
 
 MEAN, STD = 0.1307, 0.3081  # MNIST's training-set pixel mean and standard deviation
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 def load() -> tuple:

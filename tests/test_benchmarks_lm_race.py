@@ -11,11 +11,19 @@ _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "lm_race.py"
 
 
 @pytest.fixture(scope="module")
-def lm_race():
+def lm_race(monkeypatch_module):
+    # run as a script, the benchmark finds its sibling fit_loop.py on sys.path; so here
+    monkeypatch_module.syspath_prepend(str(_PATH.parent))
     spec = importlib.util.spec_from_file_location("lm_race", _PATH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
 
 
 def test_defaults(lm_race):
